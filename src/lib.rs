@@ -1,0 +1,11 @@
+//! tracecraft: coordinate AI coding agents through a bucket they already own. The library
+//! holds everything; `main.rs` only parses, runs and maps the outcome to an exit code.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod ids;
+pub mod keys;
+pub mod outcome;
+pub mod output;
+pub mod store;

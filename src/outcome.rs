@@ -1,0 +1,81 @@
+//! Exit codes of contract section 7, and the one mapping from a command's result to them.
+//! Expected outcomes (a held claim, a timeout) are values, not errors; errors are mapped by
+//! their type, found anywhere in the `anyhow` context chain.
+
+use crate::config::ConfigError;
+use crate::ids::InvalidId;
+use crate::output::Printer;
+use crate::store::StoreError;
+
+/// A command's expected ending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// The step is held by another agent, the caller does not own it, a race was lost.
+    Conflict,
+    /// `wait-for` ran out of time.
+    TimedOut,
+    /// `wait-for` found a blocked step.
+    Blocked,
+}
+
+impl Outcome {
+    pub fn code(self) -> i32 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Conflict => 3,
+            Outcome::TimedOut => 4,
+            Outcome::Blocked => 5,
+        }
+    }
+}
+
+/// Bad flags or arguments found by a command itself (clap reports its own).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl UsageError {
+    pub fn new(message: impl Into<String>) -> Self {
+        UsageError {
+            message: message.into(),
+            hint: None,
+        }
+    }
+}
+
+/// The user pressed Ctrl-C.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+pub const EXIT_ERROR: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Prints an error (one `Error:` line, a hint when there is an obvious fix) and returns
+/// its exit code.
+pub fn report(printer: &Printer, err: &anyhow::Error) -> i32 {
+    let mut code = EXIT_ERROR;
+    let mut hint = None;
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<UsageError>() {
+            code = EXIT_USAGE;
+            hint = e.hint.clone();
+        } else if cause.downcast_ref::<InvalidId>().is_some() {
+            code = EXIT_USAGE;
+        } else if cause.downcast_ref::<Interrupted>().is_some() {
+            code = EXIT_INTERRUPTED;
+        } else if let Some(e) = cause.downcast_ref::<StoreError>() {
+            hint = hint.or_else(|| e.hint());
+        } else if let Some(e) = cause.downcast_ref::<ConfigError>() {
+            hint = hint.or_else(|| e.hint().map(str::to_string));
+        }
+    }
+    // `{:#}` joins the context chain into one readable line.
+    printer.error(format!("{err:#}"), hint.as_deref());
+    code
+}

@@ -1,0 +1,577 @@
+//! The S3 backend (AWS, R2, MinIO, SeaweedFS, Ceph, the Hugging Face S3 gateway) on
+//! `aws-sdk-s3`. Create sends `If-None-Match: *` and compare-and-swap sends `If-Match`.
+//! Writes are retried here rather than by the SDK, so that a conflict which follows a
+//! retry (the first attempt may have won and lost its response) is checked against the
+//! nonce this writer stored in the object's metadata before it is called a loss. SDK
+//! errors are translated in `s3/errors.rs`; none escape this module.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::Credentials;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use tokio::io::AsyncReadExt;
+
+mod errors;
+
+use super::{
+    BucketSetup, Capabilities, ListEntry, Object, ObjectMeta, PutMode, PutOptions, Reader, Store,
+    StoreError, StoreResult, Version, check_key, check_prefix,
+};
+use crate::keys;
+use errors::{Ctx, Op, map_error};
+
+/// The metadata entry holding the writer's nonce (sent as `x-amz-meta-tc-nonce`).
+const NONCE_META: &str = "tc-nonce";
+/// Objects up to this size go up in one PUT; larger ones as a multipart upload.
+const SINGLE_PUT_MAX: u64 = 16 * 1024 * 1024;
+/// Part size of multipart uploads: the most an upload holds in memory at once.
+const PART_SIZE: usize = 16 * 1024 * 1024;
+const WRITE_ATTEMPTS: u32 = 3;
+
+/// How to reach one S3 bucket.
+#[derive(Clone, Debug, Default)]
+pub struct S3Settings {
+    pub bucket: String,
+    pub project: String,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub force_path_style: bool,
+    /// What `backend()` reports: `s3`, or `hf` when this serves the Hugging Face gateway.
+    pub backend_name: &'static str,
+}
+
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+    project: String,
+    endpoint: Option<String>,
+    region: String,
+    backend_name: &'static str,
+}
+
+impl S3Store {
+    pub async fn connect(settings: S3Settings) -> StoreResult<S3Store> {
+        // Region from the flag, the environment or the profile, and never from instance
+        // metadata: probing IMDS off EC2 costs seconds on every call.
+        let region = RegionProviderChain::first_try(settings.region.clone().map(Region::new))
+            .or_else(aws_config::environment::EnvironmentVariableRegionProvider::new())
+            .or_else(
+                aws_config::profile::ProfileFileRegionProvider::builder()
+                    .profile_name(settings.profile.clone().unwrap_or_else(|| "default".into()))
+                    .build(),
+            )
+            .or_else(Region::new("us-east-1"));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(region)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .read_timeout(Duration::from_secs(30))
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(3));
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let (Some(ak), Some(sk)) = (&settings.access_key, &settings.secret_key) {
+            loader = loader.credentials_provider(Credentials::new(
+                ak.clone(),
+                sk.clone(),
+                None,
+                None,
+                "tracecraft-config",
+            ));
+        }
+        let shared = loader.load().await;
+        let region = shared
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".into());
+        // Some S3-compatible gateways reject the SDK's default trailing checksums.
+        let mut config = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(settings.force_path_style || settings.endpoint.is_some())
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+        if let Some(endpoint) = &settings.endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        Ok(S3Store {
+            client: Client::from_conf(config.build()),
+            bucket: settings.bucket,
+            project: settings.project,
+            endpoint: settings.endpoint,
+            region,
+            backend_name: if settings.backend_name.is_empty() {
+                "s3"
+            } else {
+                settings.backend_name
+            },
+        })
+    }
+
+    fn full(&self, key: &str) -> StoreResult<String> {
+        check_key(key)?;
+        Ok(keys::scoped(&self.project, key))
+    }
+
+    fn no_sdk_retry() -> aws_sdk_s3::config::Builder {
+        aws_sdk_s3::config::Builder::default().retry_config(RetryConfig::disabled())
+    }
+
+    async fn put_once(
+        &self,
+        key: &str,
+        full: &str,
+        body: Bytes,
+        mode: &PutMode,
+        opts: &PutOptions,
+        nonce: &str,
+    ) -> StoreResult<Version> {
+        let mut req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(full)
+            .body(ByteStream::from(body))
+            .metadata(NONCE_META, nonce);
+        for (k, v) in &opts.metadata {
+            req = req.metadata(k, v);
+        }
+        if let Some(ct) = &opts.content_type {
+            req = req.content_type(ct);
+        }
+        req = match mode {
+            PutMode::Overwrite => req,
+            PutMode::Create => req.if_none_match("*"),
+            PutMode::UpdateIfVersion(v) => req.if_match(v.as_str()),
+        };
+        let out = req
+            .customize()
+            .config_override(Self::no_sdk_retry())
+            .send()
+            .await
+            .map_err(|e| map_error(e, &self.ctx(key, Op::Put(mode.clone()))))?;
+        match out.e_tag() {
+            Some(etag) => Ok(Version::new(etag)),
+            None => Ok(self.head(key).await?.version),
+        }
+    }
+
+    /// After a conflict that followed a retried write: did our first attempt land?
+    async fn landed(
+        &self,
+        key: &str,
+        nonce: &str,
+        body: Option<&Bytes>,
+    ) -> StoreResult<Option<Version>> {
+        let obj = match self.get_inner(key).await {
+            Ok(obj) => obj,
+            Err(StoreError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let ours = match obj.1.as_deref() {
+            Some(stored) => stored == nonce,
+            // A gateway that drops user metadata: fall back to the bytes themselves.
+            None => body.is_some_and(|b| *b == obj.0.body),
+        };
+        Ok(ours.then(|| obj.0.meta.version.clone()))
+    }
+
+    async fn get_inner(&self, key: &str) -> StoreResult<(Object, Option<String>)> {
+        let full = self.full(key)?;
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .send()
+            .await
+            .map_err(|e| map_error(e, &self.ctx(key, Op::Read)))?;
+        let mut metadata = out.metadata().cloned().unwrap_or_default();
+        let nonce = metadata.remove(NONCE_META);
+        let meta = ObjectMeta {
+            key: key.to_string(),
+            size: out.content_length().unwrap_or(0).max(0) as u64,
+            last_modified: out.last_modified().and_then(to_chrono),
+            version: Version::new(out.e_tag().unwrap_or_default()),
+            metadata: metadata.into_iter().collect(),
+        };
+        let body = out.body.collect().await.map_err(|e| {
+            StoreError::transport(
+                format!("reading '{key}' from bucket '{}': {e}", self.bucket),
+                true,
+            )
+        })?;
+        let body = body.into_bytes();
+        Ok((
+            Object {
+                meta: ObjectMeta {
+                    size: body.len() as u64,
+                    ..meta
+                },
+                body,
+            },
+            nonce,
+        ))
+    }
+
+    fn ctx<'a>(&'a self, key: &'a str, op: Op) -> Ctx<'a> {
+        Ctx {
+            bucket: &self.bucket,
+            key,
+            op,
+            endpoint: self.endpoint.as_deref(),
+            backend: self.backend_name,
+        }
+    }
+
+    async fn multipart(
+        &self,
+        key: &str,
+        full: &str,
+        mut body: Reader,
+        len: u64,
+        mode: &PutMode,
+        opts: &PutOptions,
+    ) -> StoreResult<Version> {
+        let nonce = new_nonce();
+        let mut create = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(full)
+            .metadata(NONCE_META, &nonce);
+        for (k, v) in &opts.metadata {
+            create = create.metadata(k, v);
+        }
+        if let Some(ct) = &opts.content_type {
+            create = create.content_type(ct);
+        }
+        let upload = create
+            .send()
+            .await
+            .map_err(|e| map_error(e, &self.ctx(key, Op::Write)))?;
+        let upload_id = upload
+            .upload_id()
+            .ok_or_else(|| StoreError::transport("multipart upload without an upload id", false))?
+            .to_string();
+        let result = self
+            .upload_parts(key, full, &upload_id, &mut body, len, mode)
+            .await;
+        if result.is_err() {
+            // Best effort: an abandoned upload only costs storage until lifecycle rules run.
+            let _ = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(full)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+        }
+        result
+    }
+
+    async fn upload_parts(
+        &self,
+        key: &str,
+        full: &str,
+        upload_id: &str,
+        body: &mut Reader,
+        len: u64,
+        mode: &PutMode,
+    ) -> StoreResult<Version> {
+        let mut parts = Vec::new();
+        let mut sent = 0u64;
+        let mut number = 1;
+        while sent < len {
+            let want = (len - sent).min(PART_SIZE as u64) as usize;
+            let mut buf = vec![0u8; want];
+            body.read_exact(&mut buf).await.map_err(|e| {
+                StoreError::transport(format!("reading upload for '{key}': {e}"), false)
+            })?;
+            let out = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(full)
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(ByteStream::from(buf))
+                .send()
+                .await
+                .map_err(|e| map_error(e, &self.ctx(key, Op::Write)))?;
+            parts.push(
+                CompletedPart::builder()
+                    .part_number(number)
+                    .set_e_tag(out.e_tag().map(str::to_string))
+                    .build(),
+            );
+            sent += want as u64;
+            number += 1;
+        }
+        let mut complete = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(full)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            );
+        complete = match mode {
+            PutMode::Overwrite => complete,
+            PutMode::Create => complete.if_none_match("*"),
+            PutMode::UpdateIfVersion(v) => complete.if_match(v.as_str()),
+        };
+        let out = complete
+            .send()
+            .await
+            .map_err(|e| map_error(e, &self.ctx(key, Op::Put(mode.clone()))))?;
+        match out.e_tag() {
+            Some(etag) => Ok(Version::new(etag)),
+            None => Ok(self.head(key).await?.version),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for S3Store {
+    fn backend(&self) -> &'static str {
+        self.backend_name
+    }
+
+    fn location(&self) -> String {
+        match &self.endpoint {
+            Some(ep) => format!("bucket '{}' at {ep}", self.bucket),
+            None => format!("bucket '{}' on AWS S3 ({})", self.bucket, self.region),
+        }
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            atomic_create: true,
+            compare_and_swap: true,
+            server_last_modified: true,
+            user_metadata: true,
+        }
+    }
+
+    async fn ensure_bucket(&self) -> StoreResult<BucketSetup> {
+        let ctx = self.ctx("", Op::Bucket);
+        match self.client.head_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => {
+                return Ok(BucketSetup {
+                    created: false,
+                    notes: vec![],
+                });
+            }
+            Err(e) => match map_error(e, &ctx) {
+                StoreError::BucketMissing { .. } | StoreError::NotFound { .. } => {}
+                other => return Err(other),
+            },
+        }
+        let mut req = self.client.create_bucket().bucket(&self.bucket);
+        // AWS wants the region spelled out except for us-east-1; other stores may reject it.
+        if self.endpoint.is_none() && self.region != "us-east-1" {
+            req = req.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(self.region.as_str().into())
+                    .build(),
+            );
+        }
+        match req.send().await {
+            Ok(_) => Ok(BucketSetup {
+                created: true,
+                notes: vec![],
+            }),
+            Err(e) => match map_error(e, &ctx) {
+                // Lost a race with ourselves or another agent of ours: the bucket is there.
+                StoreError::AlreadyExists { .. } => Ok(BucketSetup {
+                    created: false,
+                    notes: vec![],
+                }),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn get(&self, key: &str) -> StoreResult<Object> {
+        Ok(self.get_inner(key).await?.0)
+    }
+
+    async fn head(&self, key: &str) -> StoreResult<ObjectMeta> {
+        let full = self.full(key)?;
+        let out = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .send()
+            .await
+            .map_err(|e| map_error(e, &self.ctx(key, Op::Read)))?;
+        let mut metadata = out.metadata().cloned().unwrap_or_default();
+        metadata.remove(NONCE_META);
+        Ok(ObjectMeta {
+            key: key.to_string(),
+            size: out.content_length().unwrap_or(0).max(0) as u64,
+            last_modified: out.last_modified().and_then(to_chrono),
+            version: Version::new(out.e_tag().unwrap_or_default()),
+            metadata: metadata.into_iter().collect(),
+        })
+    }
+
+    async fn list(&self, prefix: &str, start_after: Option<&str>) -> StoreResult<Vec<ListEntry>> {
+        check_prefix(prefix)?;
+        let full_prefix = keys::scoped(&self.project, prefix);
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&full_prefix)
+            .set_start_after(start_after.map(|s| keys::scoped(&self.project, s)))
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| map_error(e, &self.ctx(prefix, Op::List)))?;
+            for obj in page.contents() {
+                let Some(rel) = obj.key().and_then(|k| keys::unscoped(&self.project, k)) else {
+                    continue;
+                };
+                out.push(ListEntry {
+                    key: rel.to_string(),
+                    size: obj.size().unwrap_or(0).max(0) as u64,
+                    last_modified: obj.last_modified().and_then(to_chrono),
+                });
+            }
+        }
+        // S3 promises UTF-8 binary order already; sorting again costs little and protects
+        // against gateways that do not.
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        let full = self.full(key)?;
+        match self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => match map_error(e, &self.ctx(key, Op::Delete)) {
+                StoreError::NotFound { .. } => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        body: Bytes,
+        mode: PutMode,
+        opts: &PutOptions,
+    ) -> StoreResult<Version> {
+        let full = self.full(key)?;
+        let nonce = new_nonce();
+        let mut attempt = 1;
+        loop {
+            match self
+                .put_once(key, &full, body.clone(), &mode, opts, &nonce)
+                .await
+            {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_retryable() && attempt < WRITE_ATTEMPTS => {
+                    tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) if e.is_conflict() && attempt > 1 => {
+                    return match self.landed(key, &nonce, Some(&body)).await? {
+                        Some(version) => Ok(version),
+                        None => Err(e),
+                    };
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn put_stream(
+        &self,
+        key: &str,
+        mut body: Reader,
+        len: u64,
+        mode: PutMode,
+        opts: &PutOptions,
+    ) -> StoreResult<Version> {
+        let full = self.full(key)?;
+        if len <= SINGLE_PUT_MAX {
+            let mut buf = Vec::with_capacity(len as usize);
+            (&mut body)
+                .take(len + 1)
+                .read_to_end(&mut buf)
+                .await
+                .map_err(|e| {
+                    StoreError::transport(format!("reading upload for '{key}': {e}"), false)
+                })?;
+            if buf.len() as u64 != len {
+                return Err(StoreError::transport(
+                    format!("upload for '{key}' was {} bytes, expected {len}", buf.len()),
+                    false,
+                ));
+            }
+            return self.put(key, Bytes::from(buf), mode, opts).await;
+        }
+        self.multipart(key, &full, body, len, &mode, opts).await
+    }
+
+    async fn get_stream(&self, key: &str) -> StoreResult<(ObjectMeta, Reader)> {
+        let full = self.full(key)?;
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .send()
+            .await
+            .map_err(|e| map_error(e, &self.ctx(key, Op::Read)))?;
+        let mut metadata = out.metadata().cloned().unwrap_or_default();
+        metadata.remove(NONCE_META);
+        let meta = ObjectMeta {
+            key: key.to_string(),
+            size: out.content_length().unwrap_or(0).max(0) as u64,
+            last_modified: out.last_modified().and_then(to_chrono),
+            version: Version::new(out.e_tag().unwrap_or_default()),
+            metadata: metadata.into_iter().collect(),
+        };
+        Ok((meta, Box::pin(out.body.into_async_read())))
+    }
+}
+
+fn new_nonce() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn to_chrono(t: &aws_sdk_s3::primitives::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos())
+}
