@@ -31,6 +31,164 @@ pub struct Cli {
 pub enum Command {
     /// Set up the bucket and write the config (.tracecraft.json, or ~/.tracecraft/config.json with --global).
     Init(InitArgs),
+    /// List agents with their status, current step and heartbeat age.
+    Agents,
+    /// Agents, steps, mailboxes and sessions on one screen.
+    Status(StatusArgs),
+    /// Shared key-value memory.
+    #[command(subcommand)]
+    Memory(MemoryCommand),
+    /// Send a message to an agent, or to everyone with `_broadcast`.
+    Send(SendArgs),
+    /// Read your messages (direct and broadcast, in time order).
+    Inbox(InboxArgs),
+    /// Claim a step atomically; exit 3 when someone else holds it.
+    Claim(ClaimArgs),
+    /// Mark a step complete (or blocked / needing review) and write its handoff.
+    Complete(CompleteArgs),
+    /// Show a step's status.
+    StepStatus(StepArgs),
+    /// Show a step's handoff record.
+    Handoff(StepArgs),
+    /// Wait until every step is complete (exit 4 on timeout, 5 on a blocked step).
+    WaitFor(WaitForArgs),
+    /// Shared files.
+    #[command(subcommand)]
+    Artifact(ArtifactCommand),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Redraw every --interval seconds until interrupted.
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between redraws with --watch.
+    #[arg(long, default_value_t = 2.0)]
+    pub interval: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemoryCommand {
+    /// Set KEY (dotted, e.g. design.api) to VALUE.
+    Set { key: String, value: String },
+    /// Print the value of KEY (exit 1 when unset).
+    Get {
+        key: String,
+        /// Also show who set it and when.
+        #[arg(long)]
+        with_meta: bool,
+    },
+    /// List keys, optionally under a dotted PREFIX (whole segments only).
+    List { prefix: Option<String> },
+    /// Show the values KEY has had, oldest first.
+    History {
+        key: String,
+        /// Only the newest N entries.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// An agent id, or `_broadcast` for everyone.
+    pub recipient: String,
+    pub message: String,
+    /// The step this message is about.
+    #[arg(long)]
+    pub step: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InboxArgs {
+    /// Only messages not shown by an earlier `inbox --new`.
+    #[arg(long, conflicts_with = "delete")]
+    pub new: bool,
+    /// Delete the direct messages shown (broadcasts are never deleted).
+    #[arg(long)]
+    pub delete: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ClaimArgs {
+    pub step: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    pub step: String,
+    /// A note for whoever picks up next.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Hand off to this agent.
+    #[arg(long = "to")]
+    pub to: Option<String>,
+    /// What the next agent should do.
+    #[arg(long)]
+    pub next_action: Option<String>,
+    /// Mark the step blocked instead of complete.
+    #[arg(long, conflicts_with = "needs_review")]
+    pub blocked: bool,
+    /// Mark the step as needing review instead of complete.
+    #[arg(long)]
+    pub needs_review: bool,
+    /// Record the files changed in this git repository (staged and unstaged, against HEAD).
+    #[arg(long)]
+    pub changed_files_from_git: bool,
+    /// Complete a step claimed by another agent.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StepArgs {
+    pub step: String,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitForArgs {
+    #[arg(required = true)]
+    pub steps: Vec<String>,
+    /// Give up after this many seconds (exit 4) [default: wait forever].
+    #[arg(long)]
+    pub timeout: Option<f64>,
+    /// Poll every S seconds [default: 0.25 s, backing off to 2 s].
+    #[arg(long)]
+    pub interval: Option<f64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArtifactCommand {
+    /// Upload a file (to the step's artifacts with --step, else to the shared ones).
+    Upload {
+        path: PathBuf,
+        #[arg(long)]
+        step: Option<String>,
+    },
+    /// Download a file into the current directory (or -o PATH).
+    Download {
+        name: String,
+        #[arg(long)]
+        step: Option<String>,
+        /// Where to write it [default: ./NAME].
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List artifact keys.
+    List {
+        #[arg(long)]
+        step: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

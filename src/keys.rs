@@ -1,5 +1,7 @@
 //! Every bucket key the tool touches is built here and nowhere else, so the layout of
-//! contract section 2 (a wire format shared with the Python tool) has one home.
+//! contract section 2 (a wire format shared with the Python tool) has one home. Keys are
+//! project-relative; backends add the `<project>/` prefix with [`scoped`]. Callers pass
+//! identifiers already checked by [`crate::ids`].
 
 /// The full object name of a project-relative key: `<project>/<key>`.
 pub fn scoped(project: &str, key: &str) -> String {
@@ -17,6 +19,140 @@ pub fn doctor_scratch(name: &str) -> String {
     format!("_doctor/{name}")
 }
 
+// --- agents -------------------------------------------------------------------------
+
+pub const AGENTS_DIR: &str = "agents/";
+
+pub fn agent(id: &str) -> String {
+    format!("{AGENTS_DIR}{id}.json")
+}
+
+/// The agent id of a key under [`AGENTS_DIR`].
+pub fn agent_of(key: &str) -> Option<&str> {
+    let name = key.strip_prefix(AGENTS_DIR)?.strip_suffix(".json")?;
+    (!name.is_empty() && !name.contains('/') && !name.starts_with('_')).then_some(name)
+}
+
+// --- memory -------------------------------------------------------------------------
+
+pub const MEMORY_DIR: &str = "memory/";
+const HISTORY_SEGMENT: &str = "_history";
+
+/// `memory/a/b.json` for the dotted key `a.b`.
+pub fn memory_value(dotted: &str) -> String {
+    format!("{MEMORY_DIR}{}.json", dotted.replace('.', "/"))
+}
+
+/// The dotted memory key of a live-value key, or `None` for history and bookkeeping.
+pub fn memory_key_of(key: &str) -> Option<String> {
+    let path = key.strip_prefix(MEMORY_DIR)?.strip_suffix(".json")?;
+    if path.split('/').any(|s| s.is_empty() || s.starts_with('_')) {
+        return None;
+    }
+    Some(path.replace('/', "."))
+}
+
+/// The directory holding one key's history snapshots.
+pub fn memory_history_dir(dotted: &str) -> String {
+    format!(
+        "{MEMORY_DIR}{HISTORY_SEGMENT}/{}/",
+        dotted.replace('.', "/")
+    )
+}
+
+pub fn memory_history(dotted: &str, ts_ns: &str, agent: &str, uuid8: &str) -> String {
+    format!("{}{ts_ns}_{agent}_{uuid8}.json", memory_history_dir(dotted))
+}
+
+// --- messages -----------------------------------------------------------------------
+
+pub const BROADCAST: &str = "_broadcast";
+const CURSOR_FILE: &str = "_cursor.json";
+
+pub fn mailbox(recipient: &str) -> String {
+    format!("messages/{recipient}/")
+}
+
+pub fn message(recipient: &str, ts_ns: &str, sender: &str, uuid8: &str) -> String {
+    format!("{}{ts_ns}_{sender}_{uuid8}.json", mailbox(recipient))
+}
+
+pub fn cursor(agent: &str) -> String {
+    format!("{}{CURSOR_FILE}", mailbox(agent))
+}
+
+/// The parts of a message key, or `None` for bookkeeping (`_cursor.json`, any name
+/// starting with `_`), nested keys and names that are not messages.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MessageKey<'a> {
+    pub mailbox: &'a str,
+    pub ts_ns: &'a str,
+    pub sender: &'a str,
+}
+
+pub fn parse_message(key: &str) -> Option<MessageKey<'_>> {
+    let rest = key.strip_prefix("messages/")?;
+    let (mailbox, name) = rest.split_once('/')?;
+    if name.contains('/') || name.starts_with('_') {
+        return None;
+    }
+    let stem = name.strip_suffix(".json")?;
+    let (ts_ns, rest) = stem.split_once('_')?;
+    // Senders may contain `_`; the uuid part is the last one.
+    let (sender, uuid) = rest.rsplit_once('_')?;
+    if ts_ns.is_empty()
+        || !ts_ns.bytes().all(|b| b.is_ascii_digit())
+        || sender.is_empty()
+        || uuid.is_empty()
+    {
+        return None;
+    }
+    Some(MessageKey {
+        mailbox,
+        ts_ns,
+        sender,
+    })
+}
+
+// --- steps --------------------------------------------------------------------------
+
+pub const STEPS_DIR: &str = "steps/";
+
+pub fn step_claim(sid: &str) -> String {
+    format!("{STEPS_DIR}{sid}/claim.json")
+}
+
+pub fn step_status(sid: &str) -> String {
+    format!("{STEPS_DIR}{sid}/status.json")
+}
+
+pub fn step_handoff(sid: &str) -> String {
+    format!("{STEPS_DIR}{sid}/handoff.json")
+}
+
+/// The step id of any key under [`STEPS_DIR`].
+pub fn step_of(key: &str) -> Option<&str> {
+    let (sid, _) = key.strip_prefix(STEPS_DIR)?.split_once('/')?;
+    (!sid.is_empty()).then_some(sid)
+}
+
+// --- artifacts ----------------------------------------------------------------------
+
+const SHARED_ARTIFACTS: &str = "shared";
+
+/// `artifacts/<sid>/` or `artifacts/shared/`.
+pub fn artifacts_dir(sid: Option<&str>) -> String {
+    format!("artifacts/{}/", sid.unwrap_or(SHARED_ARTIFACTS))
+}
+
+pub fn artifact(sid: Option<&str>, name: &str) -> String {
+    format!("{}{name}", artifacts_dir(sid))
+}
+
+// --- sessions -----------------------------------------------------------------------
+
+pub const SESSIONS_DIR: &str = "sessions/";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,5 +164,42 @@ mod tests {
         assert_eq!(unscoped("demo", &full), Some("steps/a/claim.json"));
         assert_eq!(unscoped("dem", &full), None);
         assert_eq!(unscoped("demo2", &full), None);
+    }
+
+    #[test]
+    fn layout_matches_the_contract() {
+        assert_eq!(agent("a-1"), "agents/a-1.json");
+        assert_eq!(agent_of("agents/a-1.json"), Some("a-1"));
+        assert_eq!(agent_of("agents/x/y.json"), None);
+        assert_eq!(memory_value("design.api"), "memory/design/api.json");
+        assert_eq!(
+            memory_key_of("memory/design/api.json").as_deref(),
+            Some("design.api")
+        );
+        assert_eq!(memory_key_of("memory/_history/design/api/1_a_b.json"), None);
+        assert_eq!(
+            memory_history("design.api", "1795256922017355000", "alice", "0a1b2c3d"),
+            "memory/_history/design/api/1795256922017355000_alice_0a1b2c3d.json"
+        );
+        assert_eq!(cursor("bob"), "messages/bob/_cursor.json");
+        assert_eq!(step_claim("phase-one"), "steps/phase-one/claim.json");
+        assert_eq!(step_of("steps/phase-one/status.json"), Some("phase-one"));
+        assert_eq!(artifact(None, "r.txt"), "artifacts/shared/r.txt");
+        assert_eq!(artifact(Some("s1"), "r.txt"), "artifacts/s1/r.txt");
+    }
+
+    #[test]
+    fn message_keys_parse_with_underscored_senders() {
+        let key = message("bob", "1795256922017355000", "my_agent", "0a1b2c3d");
+        assert_eq!(
+            key,
+            "messages/bob/1795256922017355000_my_agent_0a1b2c3d.json"
+        );
+        let parsed = parse_message(&key).unwrap();
+        assert_eq!(parsed.sender, "my_agent");
+        assert_eq!(parsed.mailbox, "bob");
+        assert_eq!(parse_message("messages/bob/_cursor.json"), None);
+        assert_eq!(parse_message("messages/bob/nested/1_a_b.json"), None);
+        assert_eq!(parse_message("messages/bob/notes.txt"), None);
     }
 }

@@ -1,11 +1,15 @@
 //! tracecraft: coordinate AI coding agents through a bucket they already own. The library
 //! holds everything; `main.rs` only parses, runs and maps the outcome to an exit code.
 
+pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod docs;
 pub mod ids;
 pub mod keys;
 pub mod outcome;
 pub mod output;
+pub mod steps;
 pub mod store;
+pub mod time;

@@ -2,6 +2,7 @@
 //! Expected outcomes (a held claim, a timeout) are values, not errors; errors are mapped by
 //! their type, found anywhere in the `anyhow` context chain.
 
+use crate::app::CorruptDocument;
 use crate::config::ConfigError;
 use crate::ids::InvalidId;
 use crate::output::Printer;
@@ -71,6 +72,10 @@ pub fn report(printer: &Printer, err: &anyhow::Error) -> i32 {
             code = EXIT_INTERRUPTED;
         } else if let Some(e) = cause.downcast_ref::<StoreError>() {
             hint = hint.or_else(|| e.hint());
+        } else if cause.downcast_ref::<CorruptDocument>().is_some() {
+            hint = hint.or_else(|| {
+                Some("the object is not valid JSON: inspect it, fix or delete it".into())
+            });
         } else if let Some(e) = cause.downcast_ref::<ConfigError>() {
             hint = hint.or_else(|| e.hint().map(str::to_string));
         }

@@ -43,6 +43,15 @@ impl Printer {
         }
     }
 
+    /// An expected refusal (a held claim, a timeout): the `Error:` line on stderr, and with
+    /// `--json` the machine-readable outcome on stdout as well.
+    pub fn refusal(&self, msg: impl Display, hint: Option<&str>, json: &serde_json::Value) {
+        self.error(msg, hint);
+        if self.json {
+            out(&json.to_string());
+        }
+    }
+
     pub fn error(&self, msg: impl Display, hint: Option<&str>) {
         err(&format!("Error: {msg}"));
         if let Some(hint) = hint {

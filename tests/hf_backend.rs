@@ -1,6 +1,9 @@
 //! The native Hugging Face bucket backend against the fake Hub (tests/support/fake_hub.rs),
 //! through the `Store` trait: bucket setup and visibility, round trips small and large,
-//! listing semantics and paging, deletes, refused conditional writes, typed errors.
+//! listing semantics and paging, deletes, refused conditional writes, typed errors. The
+//! gateway path runs too when the S3 test server of `scripts/test` is up.
+
+#![cfg(feature = "hf")]
 
 mod support;
 
@@ -9,7 +12,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures::StreamExt;
 use tokio::io::AsyncReadExt;
-use tracecraft::store::hf::{HfSettings, open};
+use tracecraft::store::hf::{HfGateway, HfSettings, open};
+use tracecraft::store::s3::{S3Settings, S3Store};
 use tracecraft::store::{PutMode, PutOptions, Store, StoreError, Version};
 
 use support::fake_hub::{FakeHub, PAGE_SIZE, TEST_BUCKET, hf_settings, hf_store};
@@ -530,4 +534,95 @@ async fn works_on_a_multi_thread_runtime() {
     put(&*store, "k", "v").await;
     assert_eq!(&store.get("k").await.unwrap().body[..], b"v");
     assert_eq!(store.list("", None).await.unwrap().len(), 1);
+}
+
+/// With a gateway, objects go through S3 (here the SeaweedFS server of `scripts/test`
+/// standing in for the Hub's gateway) and the bucket through the Hub API.
+#[tokio::test]
+async fn the_gateway_path_uses_s3_for_objects_and_the_hub_for_the_bucket() {
+    let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let (Some(endpoint), Some(access_key), Some(secret_key)) = (
+        get("TRACECRAFT_TEST_S3_ENDPOINT"),
+        get("TRACECRAFT_TEST_S3_ACCESS_KEY"),
+        get("TRACECRAFT_TEST_S3_SECRET_KEY"),
+    ) else {
+        assert!(
+            get("CI").as_deref() != Some("true"),
+            "under CI=true the S3 test server must be up (scripts/test starts it)"
+        );
+        eprintln!("skipped: no S3 test server (TRACECRAFT_TEST_S3_ENDPOINT unset)");
+        return;
+    };
+    let hub = FakeHub::start(TOKEN);
+    let name = format!("hf-gw-{}", uuid::Uuid::new_v4().simple());
+    // The real gateway serves buckets the Hub created; SeaweedFS needs its own.
+    S3Store::connect(S3Settings {
+        bucket: name.clone(),
+        project: "proj".into(),
+        endpoint: Some(endpoint.clone()),
+        region: Some("us-east-1".into()),
+        access_key: Some(access_key.clone()),
+        secret_key: Some(secret_key.clone()),
+        force_path_style: true,
+        backend_name: "s3",
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .ensure_bucket()
+    .await
+    .unwrap();
+
+    let bucket_id = format!("tester/{name}");
+    let mut settings = hf_settings(&hub, &bucket_id, "proj");
+    settings.gateway = Some(HfGateway {
+        endpoint: endpoint.clone(),
+        access_key,
+        secret_key,
+    });
+    let store = open_settings(settings).await;
+    assert_eq!(store.backend(), "hf");
+    assert!(store.location().contains(&endpoint), "{}", store.location());
+    assert!(store.capabilities().atomic_create && store.capabilities().compare_and_swap);
+
+    let setup = store.ensure_bucket().await.unwrap();
+    assert!(setup.created);
+    assert_eq!(setup.notes[0], "visibility: private");
+    assert_eq!(hub.bucket_private(&bucket_id), Some(true));
+
+    let v = store
+        .put(
+            "steps/a/claim.json",
+            Bytes::from_static(b"mine"),
+            PutMode::Create,
+            &opts(),
+        )
+        .await
+        .unwrap();
+    let lost = store
+        .put(
+            "steps/a/claim.json",
+            Bytes::from_static(b"yours"),
+            PutMode::Create,
+            &opts(),
+        )
+        .await
+        .unwrap_err();
+    assert!(lost.is_conflict(), "{lost:?}");
+    store
+        .put(
+            "steps/a/claim.json",
+            Bytes::from_static(b"mine, updated"),
+            PutMode::UpdateIfVersion(v),
+            &opts(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        &store.get("steps/a/claim.json").await.unwrap().body[..],
+        b"mine, updated"
+    );
+    // Nothing went through the Hub's object endpoints.
+    assert!(hub.files(&bucket_id).is_empty());
+    store.delete("steps/a/claim.json").await.unwrap();
 }

@@ -220,7 +220,7 @@ _seaweed_start_once() {
         mini
         -dir="$SEAWEED_DATA_DIR"
         -ip=127.0.0.1 -ip.bind=127.0.0.1
-        -master.telemetry=false
+        -master.telemetry=false -master.volumeSizeLimitMB=32 -volume.max=2000
         -master.port="$master" -master.port.grpc="$((master + 10000))"
         -volume.port="$volume" -volume.port.grpc="$((volume + 10000))"
         -volume.preStopSeconds=0

@@ -7,6 +7,7 @@ use anyhow::Context;
 use bytes::Bytes;
 use serde_json::json;
 
+use crate::app::App;
 use crate::cli::InitArgs;
 use crate::config::{self, BackendKind, Config, LOCAL_FILE};
 use crate::ids;
@@ -95,6 +96,14 @@ pub async fn run(args: InitArgs, p: &Printer) -> anyhow::Result<Outcome> {
         .await
         .with_context(|| format!("cannot set up {}", store.location()))?;
     self_check(store.as_ref()).await?;
+    let app = App {
+        config: config.clone(),
+        store,
+        printer: *p,
+    };
+    app.refresh_presence(Some(None), Some("Initialized".into()))
+        .await;
+    let store = &app.store;
 
     let path = if args.global {
         config::global_path()

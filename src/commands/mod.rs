@@ -1,13 +1,44 @@
-//! One file per command; this file only dispatches.
+//! One file per command; this file only dispatches. Every command but `init` and
+//! `completions` runs with an [`App`]: the loaded config and its store.
 
+use crate::app::App;
 use crate::cli::{Cli, Command};
 use crate::outcome::Outcome;
 use crate::output::Printer;
 
+pub mod agents;
+pub mod artifact;
+pub mod claim;
+pub mod complete;
+pub mod completions;
+pub mod handoff;
+pub mod inbox;
 pub mod init;
+pub mod memory;
+pub mod send;
+pub mod status;
+pub mod step_status;
+pub mod wait_for;
 
 pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Outcome> {
-    match cli.command {
-        Command::Init(args) => init::run(args, printer).await,
+    let command = match cli.command {
+        Command::Init(args) => return init::run(args, printer).await,
+        Command::Completions(args) => return completions::run(args),
+        other => other,
+    };
+    let app = App::open(printer).await?;
+    match command {
+        Command::Agents => agents::run(&app).await,
+        Command::Status(args) => status::run(&app, args).await,
+        Command::Memory(cmd) => memory::run(&app, cmd).await,
+        Command::Send(args) => send::run(&app, args).await,
+        Command::Inbox(args) => inbox::run(&app, args).await,
+        Command::Claim(args) => claim::run(&app, args).await,
+        Command::Complete(args) => complete::run(&app, args).await,
+        Command::StepStatus(args) => step_status::run(&app, args).await,
+        Command::Handoff(args) => handoff::run(&app, args).await,
+        Command::WaitFor(args) => wait_for::run(&app, args).await,
+        Command::Artifact(cmd) => artifact::run(&app, cmd).await,
+        Command::Init(_) | Command::Completions(_) => unreachable!("handled above"),
     }
 }

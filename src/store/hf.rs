@@ -179,7 +179,7 @@ impl HfStore {
     }
 
     async fn body_stream(&self, key: &str, size: u64) -> StoreResult<HFByteStream> {
-        // Nothing to fetch, and Xet has no reconstruction for an empty file to hand back.
+        // Nothing to fetch: spare the second paths-info and the Xet round trips.
         if size == 0 {
             return Ok(Box::new(futures::stream::empty()));
         }
@@ -201,9 +201,9 @@ impl HfStore {
             .send()
             .await
             .map_err(|e| self.error(e, Missing::Bucket))?;
-        // The upload does not report the hash it registered. Read back, a concurrent writer
-        // of the same key may be seen instead; without conditional writes that race is lost
-        // anyway, and the version still names what is stored now.
+        // The upload does not report the hash it registered, so read it back. That may see
+        // a concurrent writer's object instead; without conditional writes that race is
+        // lost either way, and the version still names what is stored now.
         Ok(self.meta(key).await?.version)
     }
 
@@ -234,8 +234,8 @@ impl HfStore {
                 Ok(BucketTreeEntry::Directory { .. }) => {}
                 Err(e) => {
                     return match self.error(e, Missing::Bucket) {
-                        // The Hub answers 404 for a directory with nothing in it as well as
-                        // for a missing bucket; only the bucket's own info tells them apart.
+                        // A 404 can mean a path with nothing under it as well as a missing
+                        // bucket; only the bucket's own info tells them apart.
                         StoreError::BucketMissing { .. } => match self.bucket.info().send().await {
                             Ok(_) => Ok(Vec::new()),
                             Err(e) => Err(self.error(e, Missing::Bucket)),
@@ -382,8 +382,8 @@ impl Store for HfStore {
     ) -> StoreResult<Version> {
         check_key(key)?;
         refuse_conditional(&mode)?;
-        // Xet reads a source more than once (hashing, then upload), so spool to disk
-        // rather than hold the body in memory.
+        // hf-hub wants stream sources it can reopen (its repo uploads read them several
+        // times), and a `Reader` reads once: spool to disk rather than hold it in memory.
         let spool = Spool::fill(key, body, len).await?;
         self.upload(key, AddSource::file(spool.path())).await
     }

@@ -149,6 +149,17 @@ pub trait Store: Send + Sync {
 
     async fn head(&self, key: &str) -> StoreResult<ObjectMeta>;
 
+    /// Like `get`, but `Ok(None)` when the object still has version `known`. Backends with
+    /// conditional GETs (`If-None-Match`) answer that without sending the body.
+    async fn get_if_changed(
+        &self,
+        key: &str,
+        known: Option<&Version>,
+    ) -> StoreResult<Option<Object>> {
+        let obj = self.get(key).await?;
+        Ok((known != Some(&obj.meta.version)).then_some(obj))
+    }
+
     /// Every key that starts with `prefix` (a raw string prefix, as in S3), strictly after
     /// `start_after` when given, sorted by key. Paging is the backend's business.
     async fn list(&self, prefix: &str, start_after: Option<&str>) -> StoreResult<Vec<ListEntry>>;

@@ -177,8 +177,8 @@ impl S3Store {
         nonce: &str,
         body: Option<&Bytes>,
     ) -> StoreResult<Option<Version>> {
-        let obj = match self.get_inner(key).await {
-            Ok(obj) => obj,
+        let obj = match self.get_inner(key, None).await {
+            Ok(obj) => obj.expect("unconditional get"),
             Err(StoreError::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
@@ -190,16 +190,31 @@ impl S3Store {
         Ok(ours.then(|| obj.0.meta.version.clone()))
     }
 
-    async fn get_inner(&self, key: &str) -> StoreResult<(Object, Option<String>)> {
+    /// Reads an object and the nonce stored with it; `None` when `known` still matches.
+    async fn get_inner(
+        &self,
+        key: &str,
+        known: Option<&Version>,
+    ) -> StoreResult<Option<(Object, Option<String>)>> {
         let full = self.full(key)?;
-        let out = self
+        let out = match self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(&full)
+            .set_if_none_match(known.map(|v| v.as_str().to_string()))
             .send()
             .await
-            .map_err(|e| map_error(e, &self.ctx(key, Op::Read)))?;
+        {
+            Ok(out) => out,
+            Err(e)
+                if known.is_some()
+                    && e.raw_response().map(|r| r.status().as_u16()) == Some(304) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(map_error(e, &self.ctx(key, Op::Read))),
+        };
         let mut metadata = out.metadata().cloned().unwrap_or_default();
         let nonce = metadata.remove(NONCE_META);
         let meta = ObjectMeta {
@@ -216,7 +231,7 @@ impl S3Store {
             )
         })?;
         let body = body.into_bytes();
-        Ok((
+        Ok(Some((
             Object {
                 meta: ObjectMeta {
                     size: body.len() as u64,
@@ -225,7 +240,7 @@ impl S3Store {
                 body,
             },
             nonce,
-        ))
+        )))
     }
 
     fn ctx<'a>(&'a self, key: &'a str, op: Op) -> Ctx<'a> {
@@ -412,7 +427,19 @@ impl Store for S3Store {
     }
 
     async fn get(&self, key: &str) -> StoreResult<Object> {
-        Ok(self.get_inner(key).await?.0)
+        Ok(self
+            .get_inner(key, None)
+            .await?
+            .map(|o| o.0)
+            .expect("unconditional get"))
+    }
+
+    async fn get_if_changed(
+        &self,
+        key: &str,
+        known: Option<&Version>,
+    ) -> StoreResult<Option<Object>> {
+        Ok(self.get_inner(key, known).await?.map(|o| o.0))
     }
 
     async fn head(&self, key: &str) -> StoreResult<ObjectMeta> {

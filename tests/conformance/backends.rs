@@ -113,7 +113,9 @@ async fn make(backend: Backend) -> Option<Env> {
                 endpoint,
                 access_key,
                 secret_key,
-                bucket: format!("tc-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+                // One bucket for the whole suite, a project per case: SeaweedFS gives every
+                // bucket its own volumes, and a bucket per case would exhaust them.
+                bucket: "tc-conformance".into(),
                 project,
             };
             let store = open(&target).await;

@@ -3,12 +3,15 @@
 //! Both run on a thread of their own with their own tokio runtime, so sync and async tests
 //! can use the fake alike; dropping the [`FakeHub`] stops them.
 //!
-//! What it mirrors of the real Hub: every request needs the bearer token (401 otherwise);
-//! creating an existing bucket answers 409 and keeps its visibility; the tree listing
-//! matches its prefix as a raw string, pages through `Link` headers ([`PAGE_SIZE`] entries
-//! a page) and answers 404 for a prefix that matches nothing; private buckets of someone
-//! else look missing, public ones are read-only. Requests it does not know are answered
-//! 404 and recorded (see [`FakeHub::unexpected_requests`]), which flags hf-hub API drift.
+//! What it mirrors of the real Hub, as hf-hub and huggingface_hub show it: every request
+//! needs the bearer token (401 otherwise); creating an existing bucket answers 409 and
+//! keeps its visibility; tree entries carry `xetHash`, `mtime` and `uploadedAt`; the tree
+//! listing matches its prefix as a raw string and pages through `Link` headers
+//! ([`PAGE_SIZE`] entries a page: few, so that tests exercise paging).
+//! Where the real answer is not known, the fake gives the one harder on the client: a
+//! listing prefix that matches nothing is a 404; someone else's private bucket looks
+//! missing and their public one is read-only. Requests for routes it does not know are
+//! answered 404 and recorded ([`FakeHub::unexpected_requests`]), which flags API drift.
 
 #![allow(dead_code)]
 
@@ -29,7 +32,9 @@ use axum::routing::{get, post};
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
+#[cfg(feature = "hf")]
 use tracecraft::store::Store;
+#[cfg(feature = "hf")]
 use tracecraft::store::hf::{HfSettings, open};
 use xet_client::cas_client::{DirectAccessClient, LocalServer, MemoryClient};
 use xet_core_structures::merklehash::{MerkleHash, compute_data_hash};
@@ -159,6 +164,7 @@ impl Drop for FakeHub {
 }
 
 /// Settings for the native backend against `hub`, with the hub's token.
+#[cfg(feature = "hf")]
 pub fn hf_settings(hub: &FakeHub, bucket_id: &str, project: &str) -> HfSettings {
     HfSettings {
         bucket_id: bucket_id.to_string(),
@@ -171,6 +177,7 @@ pub fn hf_settings(hub: &FakeHub, bucket_id: &str, project: &str) -> HfSettings 
 }
 
 /// The native hf store for `project` in [`TEST_BUCKET`], which exists (private) afterwards.
+#[cfg(feature = "hf")]
 pub async fn hf_store(hub: &FakeHub, project: &str) -> Box<dyn Store> {
     if !hub.has_bucket(TEST_BUCKET) {
         hub.create_bucket(TEST_BUCKET, true);

@@ -1,1 +1,4 @@
+//! Test support shared by the integration test crates.
+
+pub mod cli;
 pub mod fake_hub;

@@ -37,15 +37,13 @@ impl Spool {
             .map_err(io_err)?;
         file.flush().await.map_err(io_err)?;
         if copied != len {
+            let actual = if copied > len {
+                format!("longer than the {len} bytes announced")
+            } else {
+                format!("{copied} bytes, not the {len} announced")
+            };
             return Err(StoreError::transport(
-                format!(
-                    "the body of '{key}' is {} bytes, not the {len} announced",
-                    if copied > len {
-                        "more than".to_string()
-                    } else {
-                        copied.to_string()
-                    }
-                ),
+                format!("the body of '{key}' is {actual}"),
                 false,
             ));
         }
@@ -118,6 +116,57 @@ impl AsyncRead for BodyReader {
                 }
                 Poll::Ready(None) => return Poll::Ready(Ok(())),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunks(parts: &[&'static [u8]]) -> HFByteStream {
+        let items: Vec<hf_hub::HFResult<Bytes>> =
+            parts.iter().map(|p| Ok(Bytes::from_static(p))).collect();
+        Box::new(futures::stream::iter(items))
+    }
+
+    #[tokio::test]
+    async fn the_reader_yields_every_chunk_through_a_small_buffer() {
+        let mut reader = BodyReader::new(chunks(&[b"hel", b"", b"lo world"]), 11, "k", "a/b");
+        let mut small = [0u8; 4];
+        let mut out = Vec::new();
+        loop {
+            let n = reader.read(&mut small).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&small[..n]);
+        }
+        assert_eq!(out, b"hello world");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_ends_early_is_an_error_not_a_short_read() {
+        let mut reader = BodyReader::new(chunks(&[b"hel"]), 5, "k", "a/b");
+        let mut out = Vec::new();
+        let err = reader.read_to_end(&mut out).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[tokio::test]
+    async fn the_spool_holds_exactly_len_bytes_and_goes_away() {
+        let spool = Spool::fill("k", Box::pin(io::Cursor::new(vec![7u8; 1000])), 1000)
+            .await
+            .unwrap();
+        let path = spool.path().to_path_buf();
+        assert_eq!(std::fs::read(&path).unwrap(), vec![7u8; 1000]);
+        drop(spool);
+        assert!(!path.exists());
+
+        for (actual, announced) in [(999usize, 1000u64), (1001, 1000)] {
+            let body = Box::pin(io::Cursor::new(vec![7u8; actual]));
+            let err = Spool::fill("k", body, announced).await.err().unwrap();
+            assert!(!err.is_retryable(), "{err}");
         }
     }
 }

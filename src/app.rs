@@ -1,0 +1,160 @@
+//! What every command after `init` shares: the loaded config, the opened store, the
+//! printer, typed reads and writes of JSON documents (a corrupt document is an error that
+//! names its key), and the presence refresh that rides along with writing commands.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::Config;
+use crate::docs::Agent;
+use crate::ids;
+use crate::keys;
+use crate::output::Printer;
+use crate::store::{ObjectMeta, PutMode, PutOptions, Store, StoreError, Version};
+use crate::time;
+
+/// Presence records younger than this are not rewritten just to refresh the heartbeat.
+const PRESENCE_FRESH: Duration = Duration::from_secs(60);
+/// Agents whose heartbeat is older than this are shown as stale.
+pub const STALE_AFTER: Duration = Duration::from_secs(300);
+
+/// A stored document that is not the JSON it should be.
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt document at '{key}': {message}")]
+pub struct CorruptDocument {
+    pub key: String,
+    pub message: String,
+}
+
+/// A document read from the store, with the version it was read at.
+#[derive(Clone, Debug)]
+pub struct Doc<T> {
+    pub value: T,
+    pub meta: ObjectMeta,
+}
+
+impl<T> Doc<T> {
+    pub fn version(&self) -> &Version {
+        &self.meta.version
+    }
+}
+
+pub struct App {
+    pub config: Config,
+    pub store: Box<dyn Store>,
+    pub printer: Printer,
+}
+
+impl App {
+    /// Loads the config and opens its store; the agent id must be valid (exit 2 if not).
+    pub async fn open(printer: &Printer) -> anyhow::Result<App> {
+        let loaded = Config::load()?;
+        ids::check_agent(&loaded.config.agent_id)?;
+        ids::check_project(&loaded.config.project)?;
+        printer.debug(format!("config: {}", loaded.path.display()));
+        let store = loaded.config.open_store().await?;
+        Ok(App {
+            config: loaded.config,
+            store,
+            printer: *printer,
+        })
+    }
+
+    pub fn agent(&self) -> &str {
+        &self.config.agent_id
+    }
+
+    /// Reads and decodes the document at `key`; `None` when there is none.
+    pub async fn read<T: DeserializeOwned>(&self, key: &str) -> anyhow::Result<Option<Doc<T>>> {
+        match self.store.get(key).await {
+            Ok(obj) => Ok(Some(Doc {
+                value: decode(key, &obj.body)?,
+                meta: obj.meta,
+            })),
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn write<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        mode: PutMode,
+    ) -> Result<Version, StoreError> {
+        self.store
+            .put(key, encode(value), mode, &PutOptions::json())
+            .await
+    }
+
+    /// Refreshes `agents/<me>.json`: `step` is `Some(new)` when the command changes the
+    /// agent's current step. Skipped when the record is fresh and already says the same.
+    /// Failures are reported with `-v` only: presence never fails a command.
+    pub async fn refresh_presence(&self, step: Option<Option<String>>, summary: Option<String>) {
+        if let Err(e) = self.try_refresh_presence(step, summary).await {
+            self.printer.debug(format!("presence not refreshed: {e:#}"));
+        }
+    }
+
+    async fn try_refresh_presence(
+        &self,
+        step: Option<Option<String>>,
+        summary: Option<String>,
+    ) -> anyhow::Result<()> {
+        let key = keys::agent(self.agent());
+        let now = time::now();
+        let existing = match self.read::<Agent>(&key).await {
+            Ok(doc) => doc.map(|d| d.value),
+            // A corrupt record is replaced rather than kept failing every command.
+            Err(e) if e.downcast_ref::<CorruptDocument>().is_some() => None,
+            Err(e) => return Err(e),
+        };
+        if let Some(agent) = &existing {
+            let fresh = agent
+                .heartbeat
+                .as_deref()
+                .and_then(time::parse)
+                .is_some_and(|t| (now - t).to_std().is_ok_and(|age| age < PRESENCE_FRESH));
+            let same_step = step.as_ref().is_none_or(|s| *s == agent.step);
+            if fresh && same_step && summary.is_none() && agent.status == "active" {
+                return Ok(());
+            }
+        }
+        let now_iso = time::format(now);
+        let mut agent = existing.unwrap_or_else(|| Agent {
+            id: self.agent().to_string(),
+            status: "active".into(),
+            step: None,
+            started_at: Some(now_iso.clone()),
+            heartbeat: None,
+            summary: None,
+            extra: Default::default(),
+        });
+        agent.id = self.agent().to_string();
+        agent.status = "active".into();
+        agent.heartbeat = Some(now_iso);
+        if let Some(step) = step {
+            agent.step = step;
+        }
+        if summary.is_some() {
+            agent.summary = summary;
+        }
+        agent.summary.get_or_insert_with(String::new);
+        self.write(&key, &agent, PutMode::Overwrite).await?;
+        Ok(())
+    }
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).expect("documents serialise"))
+}
+
+pub fn decode<T: DeserializeOwned>(key: &str, body: &[u8]) -> Result<T, CorruptDocument> {
+    serde_json::from_slice(body).map_err(|e| CorruptDocument {
+        key: key.to_string(),
+        message: e.to_string(),
+    })
+}

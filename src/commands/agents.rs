@@ -1,0 +1,114 @@
+//! `agents`: who is on the team, whether each is live (heartbeat within 300 s), what step
+//! each works on.
+
+use futures::StreamExt;
+use serde_json::json;
+
+use crate::app::{App, STALE_AFTER, decode};
+use crate::docs::Agent;
+use crate::keys;
+use crate::outcome::Outcome;
+use crate::time;
+
+/// Bodies fetched at once when reading many small documents.
+pub const FETCH_CONCURRENCY: usize = 32;
+
+/// One agent as `agents` and `status` show it.
+#[derive(Clone, Debug)]
+pub struct AgentRow {
+    pub agent: Agent,
+    pub live: &'static str,
+    pub age_s: Option<i64>,
+}
+
+impl AgentRow {
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "id": self.agent.id,
+            "status": self.live,
+            "step": self.agent.step,
+            "heartbeat": self.agent.heartbeat,
+            "heartbeat_age_s": self.age_s,
+            "summary": self.agent.summary,
+        })
+    }
+
+    pub fn age(&self) -> String {
+        match self.age_s {
+            Some(s) => format!("{} ago", time::age_secs(s)),
+            None => "unknown".into(),
+        }
+    }
+}
+
+/// Every presence record, sorted by id; corrupt ones are reported and skipped.
+pub async fn rows(app: &App) -> anyhow::Result<Vec<AgentRow>> {
+    let entries = app.store.list(keys::AGENTS_DIR, None).await?;
+    let now = time::now();
+    let fetched: Vec<_> = futures::stream::iter(
+        entries
+            .into_iter()
+            .filter(|e| keys::agent_of(&e.key).is_some()),
+    )
+    .map(|e| async move {
+        let obj = app.store.get(&e.key).await;
+        (e.key, obj)
+    })
+    .buffered(FETCH_CONCURRENCY)
+    .collect()
+    .await;
+    let mut rows = Vec::new();
+    for (key, obj) in fetched {
+        let obj = match obj {
+            Ok(obj) => obj,
+            Err(crate::store::StoreError::NotFound { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let agent: Agent = match decode(&key, &obj.body) {
+            Ok(a) => a,
+            Err(e) => {
+                app.printer.warn(format!("skipping {e}"));
+                continue;
+            }
+        };
+        let age_s = agent
+            .heartbeat
+            .as_deref()
+            .and_then(time::parse)
+            .map(|t| (now - t).num_seconds().max(0));
+        let live = match age_s {
+            Some(s) if s <= STALE_AFTER.as_secs() as i64 => "active",
+            _ => "stale",
+        };
+        rows.push(AgentRow { agent, live, age_s });
+    }
+    rows.sort_by(|a, b| a.agent.id.cmp(&b.agent.id));
+    Ok(rows)
+}
+
+pub async fn run(app: &App) -> anyhow::Result<Outcome> {
+    let rows = rows(app).await?;
+    let human = if rows.is_empty() {
+        "No agents found.".to_string()
+    } else {
+        let mut lines = vec![format!(
+            "{:<25} {:<8} {:<20} {}",
+            "ID", "STATUS", "STEP", "HEARTBEAT"
+        )];
+        for r in &rows {
+            lines.push(format!(
+                "{:<25} {:<8} {:<20} {}",
+                r.agent.id,
+                r.live,
+                r.agent.step.as_deref().unwrap_or("-"),
+                r.age()
+            ));
+        }
+        lines.join("\n")
+    };
+    app.printer.result(
+        human,
+        &json!({"agents": rows.iter().map(AgentRow::to_json).collect::<Vec<_>>()}),
+    );
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,152 @@
+//! `complete STEP`: the owner (or anyone with `--force`) records the step's final status
+//! and a schema-2 handoff for whoever picks up next.
+
+use serde_json::json;
+
+use crate::app::App;
+use crate::cli::CompleteArgs;
+use crate::docs::{self, Handoff, Status};
+use crate::ids;
+use crate::keys;
+use crate::outcome::Outcome;
+use crate::steps;
+use crate::store::PutMode;
+use crate::time;
+
+pub async fn run(app: &App, args: CompleteArgs) -> anyhow::Result<Outcome> {
+    let sid = ids::normalize_step(&args.step)?;
+    if let Some(to) = &args.to {
+        ids::check_agent(to)?;
+    }
+    let me = app.agent().to_string();
+    // Read the step and the changed files at the same time: both are waits.
+    let changed = async {
+        if args.changed_files_from_git {
+            let cwd = std::env::current_dir()?;
+            tokio::task::spawn_blocking(move || changed_files(&cwd))
+                .await
+                .map(Some)
+                .map_err(anyhow::Error::from)
+        } else {
+            Ok(None)
+        }
+    };
+    let (view, changed) = tokio::join!(steps::read(app, &sid), changed);
+    let (view, changed_files) = (view?, changed?);
+
+    let owner = view.holder().map(str::to_string);
+    if let Some(owner) = owner.as_deref()
+        && owner != me
+        && !args.force
+    {
+        app.printer.refusal(
+            format!("Step {} is claimed by {owner}, not by {me}", args.step),
+            Some("only the holder completes a step; pass --force to complete it anyway (e.g. if the holder crashed)"),
+            &json!({"completed": false, "step": args.step, "id": sid, "holder": owner}),
+        );
+        return Ok(Outcome::Conflict);
+    }
+    let forced_from = owner.filter(|o| *o != me);
+
+    let state = if args.blocked {
+        docs::BLOCKED
+    } else if args.needs_review {
+        docs::NEEDS_REVIEW
+    } else {
+        docs::COMPLETE
+    };
+    let now = time::now_iso();
+    let started_at = view
+        .status
+        .as_ref()
+        .and_then(|s| s.value.started_at.clone())
+        .or_else(|| view.claim.as_ref().and_then(|c| c.value.claimed_at.clone()))
+        .or_else(|| Some(now.clone()));
+    let status = Status {
+        status: state.into(),
+        agent: Some(me.clone()),
+        started_at,
+        completed_at: (state == docs::COMPLETE).then(|| now.clone()),
+        extra: Default::default(),
+    };
+    let mut handoff = Handoff {
+        schema: 2,
+        from_agent: me.clone(),
+        from_step: args.step.clone(),
+        next_agent: args.to.clone(),
+        state: state.into(),
+        next_action: args.next_action.clone(),
+        note: args.note.clone().unwrap_or_default(),
+        created_at: Some(now.clone()),
+        changed_files: changed_files.clone(),
+        extra: Default::default(),
+    };
+    if let Some(previous) = &forced_from {
+        handoff.extra.insert("forced".into(), json!(true));
+        handoff
+            .extra
+            .insert("previous_holder".into(), json!(previous));
+    }
+    let (status_key, handoff_key) = (keys::step_status(&sid), keys::step_handoff(&sid));
+    let (s, h, ()) = tokio::join!(
+        app.write(&status_key, &status, PutMode::Overwrite),
+        app.write(&handoff_key, &handoff, PutMode::Overwrite),
+        app.refresh_presence(Some(None), None),
+    );
+    s?;
+    h?;
+
+    let mut line = match state {
+        docs::BLOCKED => format!("Blocked step {}", args.step),
+        docs::NEEDS_REVIEW => format!("Needs review on step {}", args.step),
+        _ => format!("Completed step {}", args.step),
+    };
+    if let Some(to) = &args.to {
+        line.push_str(&format!(" → handed off to {to}"));
+    }
+    if let Some(files) = &changed_files {
+        line.push_str(&format!(" ({} changed file(s))", files.len()));
+    }
+    if let Some(previous) = &forced_from {
+        app.printer.warn(format!(
+            "completed with --force; the claim was held by {previous}"
+        ));
+    }
+    app.printer.result(
+        line,
+        &json!({
+            "step": args.step,
+            "id": sid,
+            "status": state,
+            "agent": me,
+            "next_agent": args.to,
+            "next_action": args.next_action,
+            "changed_files": changed_files,
+            "forced": forced_from.is_some(),
+        }),
+    );
+    Ok(Outcome::Success)
+}
+
+/// Paths changed in the repository around `dir`, staged or not, against HEAD; an empty
+/// list outside a repository.
+fn changed_files(dir: &std::path::Path) -> Vec<String> {
+    let Ok(repo) = git2::Repository::discover(dir) else {
+        return vec![];
+    };
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(false)
+        .include_ignored(false)
+        .renames_head_to_index(true);
+    let Ok(statuses) = repo.statuses(Some(&mut opts)) else {
+        return vec![];
+    };
+    let mut files: Vec<String> = statuses
+        .iter()
+        .filter(|e| e.status() != git2::Status::CURRENT)
+        .filter_map(|e| e.path().map(str::to_string))
+        .collect();
+    files.sort();
+    files.dedup();
+    files
+}

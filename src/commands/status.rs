@@ -1,0 +1,207 @@
+//! `status [--watch]`: agents, steps, mailboxes and sessions on one screen, each section
+//! read concurrently from listings plus the few documents it needs.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::json;
+
+use super::agents::{self, FETCH_CONCURRENCY};
+use crate::app::App;
+use crate::cli::StatusArgs;
+use crate::docs::Cursor;
+use crate::keys;
+use crate::outcome::{Outcome, UsageError};
+use crate::steps;
+use crate::time;
+
+pub async fn run(app: &App, args: StatusArgs) -> anyhow::Result<Outcome> {
+    if args.watch && app.printer.json {
+        return Err(UsageError::new("--json cannot be combined with --watch").into());
+    }
+    if !(args.interval.is_finite() && args.interval > 0.0) {
+        return Err(UsageError::new("--interval must be a positive number of seconds").into());
+    }
+    if !args.watch {
+        let (human, json) = snapshot(app).await?;
+        app.printer.result(human, &json);
+        return Ok(Outcome::Success);
+    }
+    loop {
+        let (human, _) = snapshot(app).await?;
+        // Clear the screen and home the cursor, then redraw.
+        app.printer
+            .result(format!("\x1b[2J\x1b[H{human}"), &json!({}));
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(Outcome::Success),
+            _ = tokio::time::sleep(Duration::from_secs_f64(args.interval)) => {}
+        }
+    }
+}
+
+async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
+    let (agents, steps, mailboxes, sessions) = tokio::join!(
+        agents::rows(app),
+        step_rows(app),
+        mailbox_rows(app),
+        session_summary(app)
+    );
+    let (agents, steps, mailboxes, sessions) = (agents?, steps?, mailboxes?, sessions?);
+
+    let mut out = vec![format!(
+        "project {} · backend {} · {}",
+        app.config.project,
+        app.store.backend(),
+        app.store.location()
+    )];
+    out.push(String::new());
+    out.push(format!("AGENTS ({})", agents.len()));
+    for a in &agents {
+        out.push(format!(
+            "  {:<24} {:<7} step {:<20} heartbeat {}",
+            a.agent.id,
+            a.live,
+            a.agent.step.as_deref().unwrap_or("-"),
+            a.age()
+        ));
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in &steps {
+        *counts.entry(s.1.as_str()).or_default() += 1;
+    }
+    let tally: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    out.push(String::new());
+    out.push(format!(
+        "STEPS ({}){}",
+        steps.len(),
+        if tally.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", tally.join(" · "))
+        }
+    ));
+    for (sid, state, agent) in &steps {
+        out.push(format!(
+            "  {sid:<24} {state:<12}{}",
+            agent
+                .as_deref()
+                .map(|a| format!(" (agent: {a})"))
+                .unwrap_or_default()
+        ));
+    }
+    out.push(String::new());
+    out.push(format!("MAILBOXES ({})", mailboxes.len()));
+    for m in &mailboxes {
+        out.push(format!(
+            "  {:<24} {} message(s){}",
+            m.0,
+            m.1,
+            match m.2 {
+                Some(unread) => format!(" · {unread} unread"),
+                None => " · no cursor".into(),
+            }
+        ));
+    }
+    out.push(String::new());
+    out.push(format!(
+        "SESSIONS: {} · {:.1} MB · last upload {}",
+        sessions.0,
+        sessions.1 as f64 / 1e6,
+        sessions.2.as_deref().unwrap_or("never")
+    ));
+
+    let json = json!({
+        "project": app.config.project,
+        "backend": app.store.backend(),
+        "bucket": app.config.bucket,
+        "generated_at": time::now_iso(),
+        "agents": agents.iter().map(agents::AgentRow::to_json).collect::<Vec<_>>(),
+        "steps": steps.iter().map(|(id, status, agent)| json!({"id": id, "status": status, "agent": agent})).collect::<Vec<_>>(),
+        "mailboxes": mailboxes.iter().map(|(agent, total, unread)| json!({"agent": agent, "total": total, "unread": unread})).collect::<Vec<_>>(),
+        "sessions": {"count": sessions.0, "total_uploaded_bytes": sessions.1, "last_uploaded_at": sessions.2},
+    });
+    Ok((out.join("\n"), json))
+}
+
+/// `(step id, state, agent)` for every step that has any document.
+async fn step_rows(app: &App) -> anyhow::Result<Vec<(String, String, Option<String>)>> {
+    let entries = app.store.list(keys::STEPS_DIR, None).await?;
+    let mut sids: Vec<String> = entries
+        .iter()
+        .filter_map(|e| keys::step_of(&e.key))
+        .map(str::to_string)
+        .collect();
+    sids.dedup();
+    let views: Vec<_> = futures::stream::iter(sids)
+        .map(|sid| async move { steps::read(app, &sid).await })
+        .buffered(FETCH_CONCURRENCY)
+        .collect()
+        .await;
+    let mut rows = Vec::new();
+    for view in views {
+        let view = view?;
+        rows.push((
+            view.sid.clone(),
+            view.state().to_string(),
+            view.agent().map(str::to_string),
+        ));
+    }
+    Ok(rows)
+}
+
+/// `(mailbox, messages, unread)`; unread is `None` where the agent has no cursor.
+async fn mailbox_rows(app: &App) -> anyhow::Result<Vec<(String, usize, Option<usize>)>> {
+    let entries = app.store.list("messages/", None).await?;
+    let mut boxes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for e in &entries {
+        if let Some(m) = keys::parse_message(&e.key) {
+            boxes
+                .entry(m.mailbox.to_string())
+                .or_default()
+                .push(e.key.clone());
+        }
+    }
+    let rows: Vec<_> = futures::stream::iter(boxes)
+        .map(|(mailbox, keys_in)| async move {
+            if mailbox == keys::BROADCAST {
+                return Ok::<_, anyhow::Error>((mailbox, keys_in.len(), None));
+            }
+            let cursor = app.read::<Cursor>(&keys::cursor(&mailbox)).await?;
+            let unread = cursor.map(|c| {
+                let part = &c.value.direct;
+                keys_in
+                    .iter()
+                    .filter(|k| {
+                        part.watermark.as_deref().is_none_or(|w| k.as_str() > w)
+                            && !part.seen.contains(k)
+                    })
+                    .count()
+            });
+            Ok((mailbox, keys_in.len(), unread))
+        })
+        .buffered(FETCH_CONCURRENCY)
+        .collect()
+        .await;
+    rows.into_iter().collect()
+}
+
+/// `(sessions, uploaded bytes, newest upload)` from the session parts' listing.
+async fn session_summary(app: &App) -> anyhow::Result<(usize, u64, Option<String>)> {
+    let entries = app.store.list(keys::SESSIONS_DIR, None).await?;
+    let mut sessions = std::collections::BTreeSet::new();
+    let mut bytes = 0;
+    let mut newest = None;
+    for e in &entries {
+        let rest = &e.key[keys::SESSIONS_DIR.len()..];
+        let mut parts = rest.splitn(3, '/');
+        if let (Some(h), Some(s), Some(name)) = (parts.next(), parts.next(), parts.next()) {
+            sessions.insert((h.to_string(), s.to_string()));
+            if name.ends_with(".jsonl") {
+                bytes += e.size;
+                newest = newest.max(e.last_modified);
+            }
+        }
+    }
+    Ok((sessions.len(), bytes, newest.map(time::format)))
+}
