@@ -371,8 +371,8 @@ async fn save_cursor(
         );
         next.updated_at = Some(time::now_iso());
         let mode = match current.version {
-            Some(_) if caps.compare_and_swap => PutMode::Overwrite,
-            None if caps.atomic_create => PutMode::Overwrite,
+            Some(v) if caps.compare_and_swap => PutMode::UpdateIfVersion(v),
+            None if caps.atomic_create => PutMode::Create,
             _ => PutMode::Overwrite,
         };
         match app.write(key, &next, mode).await {
@@ -515,6 +515,75 @@ mod tests {
         assert_eq!(part.seen.len(), SEEN_CAP);
         assert_eq!(part.watermark.as_deref(), Some(listed[4].as_str()));
         assert_eq!(part.seen[0], listed[5]);
+    }
+
+    /// An App on a fresh fs bucket, as agent `bob`.
+    async fn fs_app(dir: &std::path::Path) -> App {
+        let config: crate::config::Config = serde_json::from_value(serde_json::json!({
+            "backend": "fs", "bucket": "b", "project": "demo", "agent_id": "bob",
+            "root": dir.to_str().unwrap(),
+        }))
+        .unwrap();
+        let store = config.open_store().await.unwrap();
+        store.ensure_bucket().await.unwrap();
+        App {
+            config,
+            store,
+            printer: Default::default(),
+        }
+    }
+
+    async fn seen(app: &App, key: &str) -> Vec<String> {
+        load_cursor(app, key, false)
+            .await
+            .unwrap()
+            .cursor
+            .direct
+            .seen
+    }
+
+    #[tokio::test]
+    async fn a_reader_saving_from_a_stale_cursor_merges_instead_of_overwriting() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = fs_app(dir.path()).await;
+        let ck = keys::cursor("bob");
+        let b = keys::mailbox(keys::BROADCAST);
+        let (m1, m2, m3, m4) = (
+            key(NOW, 1),
+            key(NOW + 1, 2),
+            key(NOW + 2, 3),
+            key(NOW + 3, 4),
+        );
+        let streams = |listed: &[&String]| {
+            [
+                (P, listed.iter().map(|k| k.to_string()).collect()),
+                (b.as_str(), vec![]),
+            ]
+        };
+
+        // Both readers start with no cursor; the second one's create loses and merges.
+        let none = || Stored {
+            cursor: Cursor::default(),
+            version: None,
+        };
+        save_cursor(&app, &ck, none(), &streams(&[&m1, &m2]))
+            .await
+            .unwrap();
+        save_cursor(&app, &ck, none(), &streams(&[&m1]))
+            .await
+            .unwrap();
+        assert_eq!(seen(&app, &ck).await, [m1.clone(), m2.clone()]);
+
+        // Both read the same version; the second one's compare-and-swap fails and merges.
+        let stale = load_cursor(&app, &ck, false).await.unwrap();
+        let also_stale = load_cursor(&app, &ck, false).await.unwrap();
+        save_cursor(&app, &ck, stale, &streams(&[&m3]))
+            .await
+            .unwrap();
+        save_cursor(&app, &ck, also_stale, &streams(&[&m4]))
+            .await
+            .unwrap();
+        assert_eq!(seen(&app, &ck).await, [m1, m2, m3, m4]);
     }
 
     #[test]

@@ -119,7 +119,10 @@ pub async fn run(args: InitArgs, p: &Printer) -> anyhow::Result<Outcome> {
 
     let mut backend_line = format!("Backend: {} — {}", store.backend(), store.location());
     for note in &setup.notes {
-        backend_line.push_str(&format!(" ({note})"));
+        match note.strip_prefix("warning:") {
+            Some(warning) => p.warn(warning.trim()),
+            None => backend_line.push_str(&format!(" ({note})")),
+        }
     }
     let caps = store.capabilities();
     let human = format!(

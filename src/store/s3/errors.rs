@@ -45,13 +45,20 @@ where
                 "connection failed"
             },
         ),
-        (SdkError::DispatchFailure(d), _) if d.is_user() || d.is_other() => {
-            // Credentials that cannot be resolved surface here, before any request is sent.
+        // Credentials that cannot be resolved surface as a dispatch failure before any
+        // request is sent; they are told apart from a lost connection by their type.
+        (SdkError::DispatchFailure(_), _) if caused_by_credentials(&err) => {
             StoreError::PermissionDenied {
                 message: format!("could not sign the request: {}", source_chain(&err)),
                 hint: Some(credentials_hint(ctx)),
             }
         }
+        // A connection dropped mid-request (the response may be lost): worth a retry.
+        (SdkError::DispatchFailure(_), _) => StoreError::Transport {
+            message: format!("{} request failed: {}", ctx.backend, source_chain(&err)),
+            retryable: true,
+            hint: None,
+        },
         _ => StoreError::transport(
             format!("{} request failed: {}", ctx.backend, source_chain(&err)),
             false,
@@ -152,6 +159,17 @@ fn credentials_hint(ctx: &Ctx<'_>) -> String {
     } else {
         "check the access key and secret (init flags, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)".into()
     }
+}
+
+fn caused_by_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if e.is::<aws_credential_types::provider::error::CredentialsError>() {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 fn source_chain(err: &dyn std::error::Error) -> String {
