@@ -48,6 +48,7 @@ pub struct MemoryValue {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Message {
     pub from: String,
+    #[serde(default)]
     pub to: String,
     pub message: String,
     #[serde(default)]

@@ -38,15 +38,25 @@ pub fn agent_of(key: &str) -> Option<&str> {
 pub const MEMORY_DIR: &str = "memory/";
 const HISTORY_SEGMENT: &str = "_history";
 
+/// The raw listing prefix of a dotted memory prefix: `memory/a/b` for `a.b`.
+pub fn memory_prefix(dotted: &str) -> String {
+    format!("{MEMORY_DIR}{}", dotted.replace('.', "/"))
+}
+
 /// `memory/a/b.json` for the dotted key `a.b`.
 pub fn memory_value(dotted: &str) -> String {
     format!("{MEMORY_DIR}{}.json", dotted.replace('.', "/"))
 }
 
-/// The dotted memory key of a live-value key, or `None` for history and bookkeeping.
+/// The dotted memory key of a live-value key, or `None` for history and bookkeeping (a
+/// last segment starting with `_`). Inner segments may start with `_` (`_team.notes`).
 pub fn memory_key_of(key: &str) -> Option<String> {
     let path = key.strip_prefix(MEMORY_DIR)?.strip_suffix(".json")?;
-    if path.split('/').any(|s| s.is_empty() || s.starts_with('_')) {
+    let segments: Vec<&str> = path.split('/').collect();
+    if segments[0] == HISTORY_SEGMENT
+        || segments.iter().any(|s| s.is_empty() || s.contains('.'))
+        || segments.last()?.starts_with('_')
+    {
         return None;
     }
     Some(path.replace('/', "."))
@@ -138,11 +148,12 @@ pub fn step_of(key: &str) -> Option<&str> {
 
 // --- artifacts ----------------------------------------------------------------------
 
+pub const ARTIFACTS_DIR: &str = "artifacts/";
 const SHARED_ARTIFACTS: &str = "shared";
 
 /// `artifacts/<sid>/` or `artifacts/shared/`.
 pub fn artifacts_dir(sid: Option<&str>) -> String {
-    format!("artifacts/{}/", sid.unwrap_or(SHARED_ARTIFACTS))
+    format!("{ARTIFACTS_DIR}{}/", sid.unwrap_or(SHARED_ARTIFACTS))
 }
 
 pub fn artifact(sid: Option<&str>, name: &str) -> String {
@@ -177,6 +188,12 @@ mod tests {
             Some("design.api")
         );
         assert_eq!(memory_key_of("memory/_history/design/api/1_a_b.json"), None);
+        assert_eq!(
+            memory_key_of("memory/_team/notes.json").as_deref(),
+            Some("_team.notes")
+        );
+        assert_eq!(memory_key_of("memory/team/_cursor.json"), None);
+        assert_eq!(memory_prefix("design.api"), "memory/design/api");
         assert_eq!(
             memory_history("design.api", "1795256922017355000", "alice", "0a1b2c3d"),
             "memory/_history/design/api/1795256922017355000_alice_0a1b2c3d.json"

@@ -48,6 +48,14 @@ impl UsageError {
     }
 }
 
+/// An error (exit 1) with a likely fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Failure {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
 /// The user pressed Ctrl-C.
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted")]
@@ -68,6 +76,8 @@ pub fn report(printer: &Printer, err: &anyhow::Error) -> i32 {
             hint = e.hint.clone();
         } else if cause.downcast_ref::<InvalidId>().is_some() {
             code = EXIT_USAGE;
+        } else if let Some(e) = cause.downcast_ref::<Failure>() {
+            hint = hint.or_else(|| e.hint.clone());
         } else if cause.downcast_ref::<Interrupted>().is_some() {
             code = EXIT_INTERRUPTED;
         } else if let Some(e) = cause.downcast_ref::<StoreError>() {

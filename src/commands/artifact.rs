@@ -20,7 +20,7 @@ use crate::app::App;
 use crate::cli::ArtifactCommand;
 use crate::ids::{self, InvalidId};
 use crate::keys;
-use crate::outcome::{Interrupted, Outcome, UsageError};
+use crate::outcome::{Failure, Interrupted, Outcome, UsageError};
 use crate::store::{ListEntry, PutMode, PutOptions, Reader, StoreError};
 use crate::time;
 
@@ -299,9 +299,8 @@ fn exists_error(dest: &Path) -> anyhow::Error {
 /// errors only; a non-retryable transport error prints exactly `Error: <message>` and
 /// `Hint: <hint>`.
 fn failure(message: String, hint: &str) -> anyhow::Error {
-    StoreError::Transport {
+    Failure {
         message,
-        retryable: false,
         hint: Some(hint.to_string()),
     }
     .into()
@@ -407,9 +406,7 @@ async fn list(app: &App, step: Option<&str>) -> anyhow::Result<Outcome> {
 
 /// `artifacts/`: the parent of every artifact directory.
 fn artifacts_root() -> String {
-    let shared = keys::artifacts_dir(None);
-    let end = shared.find('/').map_or(shared.len(), |i| i + 1);
-    shared[..end].to_string()
+    keys::ARTIFACTS_DIR.to_string()
 }
 
 /// The file name of a listed key: `<prefix><file>` in one step's listing, or

@@ -113,10 +113,7 @@ async fn list(app: &App, prefix: Option<&str>) -> anyhow::Result<Outcome> {
     // `memory/design` also matches `memory/designer/...`: the listing is filtered to whole
     // segments below. Without a prefix this lists `memory/_history/` too, filtered out.
     let store_prefix = match prefix {
-        Some(p) => keys::memory_value(p)
-            .strip_suffix(".json")
-            .expect("memory keys end with .json")
-            .to_string(),
+        Some(p) => keys::memory_prefix(p),
         None => keys::MEMORY_DIR.to_string(),
     };
     let entries = app
