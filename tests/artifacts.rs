@@ -6,28 +6,11 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Output;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use support::cli::{Kind, Project, stderr, stdout};
+use support::cli::{Kind, Project, code, ok, stderr, stdout};
 use tracecraft::store::{PutMode, PutOptions};
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exit code")
-}
-
-#[track_caller]
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        code(out),
-        0,
-        "stdout: {}\nstderr: {}",
-        stdout(out),
-        stderr(out)
-    );
-    stdout(out)
-}
 
 fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))

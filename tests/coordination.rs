@@ -7,11 +7,7 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::cli::{Project, stderr, stdout};
-
-fn code(out: &std::process::Output) -> i32 {
-    out.status.code().expect("exited normally")
-}
+use support::cli::{Project, code, stderr, stdout};
 
 #[test]
 fn claim_writes_claim_and_status_and_refuses_a_second_claimer() {

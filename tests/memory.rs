@@ -3,26 +3,9 @@
 
 mod support;
 
-use std::process::Output;
 
 use serde_json::Value;
-use support::cli::{Project, stderr, stdout};
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exit code")
-}
-
-#[track_caller]
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        code(out),
-        0,
-        "stdout: {}\nstderr: {}",
-        stdout(out),
-        stderr(out)
-    );
-    stdout(out)
-}
+use support::cli::{Project, code, ok, stderr, stdout};
 
 fn is_snapshot_name(name: &str, agent: &str) -> bool {
     let Some(stem) = name.strip_suffix(".json") else {

@@ -9,23 +9,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::cli::{Kind, Project, announce, stderr, stdout};
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exit code")
-}
-
-#[track_caller]
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        code(out),
-        0,
-        "stdout: {}\nstderr: {}",
-        stdout(out),
-        stderr(out)
-    );
-    stdout(out)
-}
+use support::cli::{Kind, Project, announce, code, ok, stderr, stdout};
 
 #[track_caller]
 fn ok_json(out: &Output) -> Value {

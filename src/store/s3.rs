@@ -215,15 +215,13 @@ impl S3Store {
             }
             Err(e) => return Err(map_error(e, &self.ctx(key, Op::Read))),
         };
-        let mut metadata = out.metadata().cloned().unwrap_or_default();
-        let nonce = metadata.remove(NONCE_META);
-        let meta = ObjectMeta {
-            key: key.to_string(),
-            size: out.content_length().unwrap_or(0).max(0) as u64,
-            last_modified: out.last_modified().and_then(to_chrono),
-            version: Version::new(out.e_tag().unwrap_or_default()),
-            metadata: metadata.into_iter().collect(),
-        };
+        let (meta, nonce) = object_meta(
+            key,
+            out.content_length(),
+            out.last_modified(),
+            out.e_tag(),
+            out.metadata(),
+        );
         let body = out.body.collect().await.map_err(|e| {
             StoreError::transport(
                 format!("reading '{key}' from bucket '{}': {e}", self.bucket),
@@ -452,15 +450,14 @@ impl Store for S3Store {
             .send()
             .await
             .map_err(|e| map_error(e, &self.ctx(key, Op::Read)))?;
-        let mut metadata = out.metadata().cloned().unwrap_or_default();
-        metadata.remove(NONCE_META);
-        Ok(ObjectMeta {
-            key: key.to_string(),
-            size: out.content_length().unwrap_or(0).max(0) as u64,
-            last_modified: out.last_modified().and_then(to_chrono),
-            version: Version::new(out.e_tag().unwrap_or_default()),
-            metadata: metadata.into_iter().collect(),
-        })
+        Ok(object_meta(
+            key,
+            out.content_length(),
+            out.last_modified(),
+            out.e_tag(),
+            out.metadata(),
+        )
+        .0)
     }
 
     async fn list(&self, prefix: &str, start_after: Option<&str>) -> StoreResult<Vec<ListEntry>> {
@@ -582,17 +579,36 @@ impl Store for S3Store {
             .send()
             .await
             .map_err(|e| map_error(e, &self.ctx(key, Op::Read)))?;
-        let mut metadata = out.metadata().cloned().unwrap_or_default();
-        metadata.remove(NONCE_META);
-        let meta = ObjectMeta {
-            key: key.to_string(),
-            size: out.content_length().unwrap_or(0).max(0) as u64,
-            last_modified: out.last_modified().and_then(to_chrono),
-            version: Version::new(out.e_tag().unwrap_or_default()),
-            metadata: metadata.into_iter().collect(),
-        };
+        let (meta, _) = object_meta(
+            key,
+            out.content_length(),
+            out.last_modified(),
+            out.e_tag(),
+            out.metadata(),
+        );
         Ok((meta, Box::pin(out.body.into_async_read())))
     }
+}
+
+/// The metadata of a GET or HEAD response, and the writer's nonce kept apart from the
+/// user metadata it travels with.
+fn object_meta(
+    key: &str,
+    len: Option<i64>,
+    last_modified: Option<&aws_sdk_s3::primitives::DateTime>,
+    etag: Option<&str>,
+    metadata: Option<&std::collections::HashMap<String, String>>,
+) -> (ObjectMeta, Option<String>) {
+    let mut metadata = metadata.cloned().unwrap_or_default();
+    let nonce = metadata.remove(NONCE_META);
+    let meta = ObjectMeta {
+        key: key.to_string(),
+        size: len.unwrap_or(0).max(0) as u64,
+        last_modified: last_modified.and_then(to_chrono),
+        version: Version::new(etag.unwrap_or_default()),
+        metadata: metadata.into_iter().collect(),
+    };
+    (meta, nonce)
 }
 
 fn new_nonce() -> String {

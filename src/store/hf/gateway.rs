@@ -52,6 +52,14 @@ impl Store for GatewayStore {
         self.objects.head(key).await
     }
 
+    async fn get_if_changed(
+        &self,
+        key: &str,
+        known: Option<&Version>,
+    ) -> StoreResult<Option<Object>> {
+        self.objects.get_if_changed(key, known).await
+    }
+
     async fn list(&self, prefix: &str, start_after: Option<&str>) -> StoreResult<Vec<ListEntry>> {
         self.objects.list(prefix, start_after).await
     }
