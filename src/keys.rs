@@ -91,6 +91,14 @@ pub fn cursor(agent: &str) -> String {
     format!("{}{CURSOR_FILE}", mailbox(agent))
 }
 
+/// The agent whose read cursor is stored at `key`, if it is one.
+pub fn cursor_owner(key: &str) -> Option<&str> {
+    let agent = key
+        .strip_prefix("messages/")?
+        .strip_suffix(&format!("/{CURSOR_FILE}"))?;
+    (!agent.is_empty() && !agent.contains('/') && agent != BROADCAST).then_some(agent)
+}
+
 /// The parts of a message key, or `None` for bookkeeping (`_cursor.json`, any name
 /// starting with `_`), nested keys and names that are not messages.
 #[derive(Debug, PartialEq, Eq)]
@@ -199,6 +207,9 @@ mod tests {
             "memory/_history/design/api/1795256922017355000_alice_0a1b2c3d.json"
         );
         assert_eq!(cursor("bob"), "messages/bob/_cursor.json");
+        assert_eq!(cursor_owner("messages/bob/_cursor.json"), Some("bob"));
+        assert_eq!(cursor_owner("messages/_broadcast/_cursor.json"), None);
+        assert_eq!(cursor_owner("messages/bob/1_a_b.json"), None);
         assert_eq!(step_claim("phase-one"), "steps/phase-one/claim.json");
         assert_eq!(step_of("steps/phase-one/status.json"), Some("phase-one"));
         assert_eq!(artifact(None, "r.txt"), "artifacts/shared/r.txt");

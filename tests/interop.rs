@@ -16,7 +16,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::cli::{Kind, Project, S3_BUCKET, announce, s3_env, stderr, stdout};
+use support::cli::{Kind, Project, S3_BUCKET, announce, code, s3_env, stderr, stdout};
 
 /// The agent driven by the Python tool (an `_` inside, as key parsers must allow).
 const PY: &str = "py_ana";
@@ -140,10 +140,6 @@ fn shared() -> Option<Shared> {
 }
 
 // --- assertions ----------------------------------------------------------------------
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exited normally")
-}
 
 fn show(out: &Output) -> String {
     format!(
@@ -306,6 +302,12 @@ fn claims_are_exclusive_across_tools_and_step_ids_normalise_alike() {
         "in_progress"
     );
     assert!(p.json("steps/build-api-v2/handoff.json").is_none());
+
+    // Non-ASCII ids lower-case alike too (final sigma included).
+    py_ok(&py.run(PY, &["claim", "Ünï.ΟΔΟΣ"]));
+    assert_eq!(p.json("steps/ünï-οδος/claim.json").unwrap()["agent"], PY);
+    let err = failed(&p.run(RS, &["claim", "ÜNÏ.ΟΔΟΣ"]), 3);
+    assert!(err.contains(&format!("already claimed by {PY}")), "{err}");
 
     // Our binary claims; the Python tool sees it and fails (exit 1) naming our agent.
     assert_eq!(
@@ -900,4 +902,39 @@ fn completed_steps_and_handoffs_cross_between_tools() {
         .into_iter()
         .collect()
     );
+}
+
+/// What `status` calls unread is what `inbox --new` would show, as in the Python tool:
+/// unseen direct messages plus unseen broadcasts from others, and a row for every agent
+/// with a read cursor even when its mailbox is empty.
+#[test]
+fn status_unread_matches_the_python_tool_and_inbox_new() {
+    let Some(Shared { p, py }) = shared() else {
+        return;
+    };
+    py_ok(&py.run(PY, &["send", RS, "one"]));
+    py_ok(&py.run(PY, &["send", "_broadcast", "two"]));
+    // Both readers get a cursor that has seen everything so far.
+    rs_ok(&p.run(RS, &["inbox", "--new"]));
+    rs_ok(&p.run("carol", &["inbox", "--new"]));
+    py_ok(&py.run(PY, &["send", "_broadcast", "three"]));
+    py_ok(&py.run(PY, &["send", RS, "four"]));
+
+    let mailboxes = |status: &str| -> Value { parse_json(status)["mailboxes"].clone() };
+    let py_boxes = mailboxes(&py_ok(&py.run(PY, &["status", "--json"])));
+    let rs_boxes = mailboxes(&rs_ok(&p.run(RS, &["status", "--json"])));
+    let unread_of = |agent: &str| {
+        py_boxes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["agent"] == agent)
+            .map(|m| m["unread"].clone())
+    };
+    // In the Python tool's view: "three" and "four" for rs.bob, "three" for carol.
+    assert_eq!(unread_of(RS), Some(Value::from(2)), "{py_boxes}");
+    assert_eq!(unread_of("carol"), Some(Value::from(1)), "{py_boxes}");
+    let shown = rs_ok(&p.run(RS, &["inbox", "--new"])).lines().count();
+    assert_eq!(unread_of(RS), Some(Value::from(shown)));
+    assert_eq!(rs_boxes, py_boxes, "rust status vs python status");
 }

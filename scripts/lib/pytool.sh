@@ -57,7 +57,7 @@ pytool_install() {
     stamp="$venv/.tracecraft-ai-$PYTOOL_VERSION"
     bin="$venv/bin/tracecraft"
 
-    if ! [[ -f "$stamp" && -x "$bin" ]]; then
+    if ! { [[ -f "$stamp" && -x "$bin" ]] && _pytool_version_ok "$bin"; }; then
         mkdir -p "$cache" || return 1
         (
             # Serialise concurrent installers (parallel test runs) when flock exists.
@@ -65,7 +65,10 @@ pytool_install() {
                 exec 9>"$cache/.venv-pytool.lock"
                 flock -w 600 9 || { _pytool_log "timed out waiting for install lock"; exit 1; }
             fi
-            if [[ -f "$stamp" && -x "$bin" ]]; then exit 0; fi
+            # Another run may have finished the install while we waited.
+            if [[ -f "$stamp" && -x "$bin" ]] && _pytool_version_ok "$bin" 2>/dev/null; then
+                exit 0
+            fi
 
             _pytool_log "installing tracecraft-ai==$PYTOOL_VERSION from PyPI into $venv"
             if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
@@ -91,7 +94,6 @@ pytool_install() {
         ) || return 1
     fi
 
-    _pytool_version_ok "$bin" || return 1
     PYTOOL_BIN="$bin"
     export TRACECRAFT_TEST_PYTHON_TOOL="$bin"
 }

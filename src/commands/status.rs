@@ -150,7 +150,9 @@ async fn step_rows(app: &App) -> anyhow::Result<Vec<(String, String, Option<Stri
     Ok(rows)
 }
 
-/// `(mailbox, messages, unread)`; unread is `None` where the agent has no cursor.
+/// `(mailbox, messages, unread)`, one row per mailbox holding messages or with a read
+/// cursor. Unread is what `inbox --new` would show that agent (unseen direct messages plus
+/// unseen broadcasts from others), as the Python tool counts it; `None` without a cursor.
 async fn mailbox_rows(app: &App) -> anyhow::Result<Vec<(String, usize, Option<usize>)>> {
     let entries = app.store.list("messages/", None).await?;
     let mut boxes: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -160,23 +162,32 @@ async fn mailbox_rows(app: &App) -> anyhow::Result<Vec<(String, usize, Option<us
                 .entry(m.mailbox.to_string())
                 .or_default()
                 .push(e.key.clone());
+        } else if let Some(agent) = keys::cursor_owner(&e.key) {
+            boxes.entry(agent.to_string()).or_default();
         }
     }
+    let broadcasts = boxes.get(keys::BROADCAST).cloned().unwrap_or_default();
+    let broadcasts = &broadcasts;
     let rows: Vec<_> = futures::stream::iter(boxes)
         .map(|(mailbox, keys_in)| async move {
             if mailbox == keys::BROADCAST {
                 return Ok::<_, anyhow::Error>((mailbox, keys_in.len(), None));
             }
             let cursor = app.read::<Cursor>(&keys::cursor(&mailbox)).await?;
+            let unseen = |part: &crate::docs::CursorPart, k: &String| {
+                part.watermark.as_deref().is_none_or(|w| k.as_str() > w) && !part.seen.contains(k)
+            };
             let unread = cursor.map(|c| {
-                let part = &c.value.direct;
-                keys_in
+                let direct = keys_in
                     .iter()
-                    .filter(|k| {
-                        part.watermark.as_deref().is_none_or(|w| k.as_str() > w)
-                            && !part.seen.contains(k)
-                    })
-                    .count()
+                    .filter(|k| unseen(&c.value.direct, k))
+                    .count();
+                let from_others = broadcasts
+                    .iter()
+                    .filter(|k| keys::parse_message(k).is_some_and(|m| m.sender != mailbox))
+                    .filter(|k| unseen(&c.value.broadcast, k))
+                    .count();
+                direct + from_others
             });
             Ok((mailbox, keys_in.len(), unread))
         })
