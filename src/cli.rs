@@ -55,6 +55,9 @@ pub enum Command {
     /// Shared files.
     #[command(subcommand)]
     Artifact(ArtifactCommand),
+    /// Mirror agent session transcripts into the bucket, redacted.
+    #[command(subcommand)]
+    Session(crate::commands::session::SessionCommand),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }

@@ -171,6 +171,50 @@ pub fn artifact(sid: Option<&str>, name: &str) -> String {
 // --- sessions -----------------------------------------------------------------------
 
 pub const SESSIONS_DIR: &str = "sessions/";
+const META_FILE: &str = "meta.json";
+
+/// `sessions/<harness>/<session>/`
+pub fn session_dir(harness: &str, session: &str) -> String {
+    format!("{SESSIONS_DIR}{harness}/{session}/")
+}
+
+/// `sessions/<harness>/<session>/meta.json`
+pub fn session_meta(harness: &str, session: &str) -> String {
+    format!("{}{META_FILE}", session_dir(harness, session))
+}
+
+/// The file name `part-NNNNN-<uuid8>.jsonl` (at least five digits).
+pub fn part_name(seq: u64, uuid8: &str) -> String {
+    format!("part-{seq:05}-{uuid8}.jsonl")
+}
+
+/// `sessions/<harness>/<session>/part-NNNNN-<uuid8>.jsonl`
+pub fn session_part(harness: &str, session: &str, seq: u64, uuid8: &str) -> String {
+    format!("{}{}", session_dir(harness, session), part_name(seq, uuid8))
+}
+
+/// `(seq, uuid8)` of a part's key or file name.
+pub fn part_of(key: &str) -> Option<(u64, &str)> {
+    let name = key.rsplit('/').next()?;
+    let rest = name.strip_prefix("part-")?.strip_suffix(".jsonl")?;
+    let (digits, uuid8) = rest.split_once('-')?;
+    if digits.len() < 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if uuid8.len() != 8 || !uuid8.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    Some((digits.parse().ok()?, uuid8))
+}
+
+/// `(harness, session)` of a `sessions/<harness>/<session>/meta.json` key.
+pub fn meta_of(key: &str) -> Option<(&str, &str)> {
+    let rest = key.strip_prefix(SESSIONS_DIR)?.strip_suffix(META_FILE)?;
+    let rest = rest.strip_suffix('/')?;
+    let (harness, session) = rest.split_once('/')?;
+    (!harness.is_empty() && !session.is_empty() && !session.contains('/'))
+        .then_some((harness, session))
+}
 
 #[cfg(test)]
 mod tests {
@@ -229,5 +273,23 @@ mod tests {
         assert_eq!(parse_message("messages/bob/_cursor.json"), None);
         assert_eq!(parse_message("messages/bob/nested/1_a_b.json"), None);
         assert_eq!(parse_message("messages/bob/notes.txt"), None);
+    }
+
+    #[test]
+    fn part_keys_round_trip() {
+        let key = session_part("codex", "abc", 7, "0123abcd");
+        assert_eq!(key, "sessions/codex/abc/part-00007-0123abcd.jsonl");
+        assert_eq!(part_of(&key), Some((7, "0123abcd")));
+        assert_eq!(
+            part_of("sessions/c/a/part-123456-0123abcd.jsonl"),
+            Some((123456, "0123abcd"))
+        );
+        assert_eq!(part_of("sessions/c/a/part-1-0123abcd.jsonl"), None);
+        assert_eq!(part_of("sessions/c/a/meta.json"), None);
+        assert_eq!(
+            meta_of("sessions/codex/abc/meta.json"),
+            Some(("codex", "abc"))
+        );
+        assert_eq!(meta_of("sessions/codex/meta.json"), None);
     }
 }

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod keys;
 pub mod outcome;
 pub mod output;
+pub mod session;
 pub mod steps;
 pub mod store;
 pub mod time;

@@ -16,6 +16,7 @@ pub mod inbox;
 pub mod init;
 pub mod memory;
 pub mod send;
+pub mod session;
 pub mod status;
 pub mod step_status;
 pub mod wait_for;
@@ -39,6 +40,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Outcome> {
         Command::Handoff(args) => handoff::run(&app, args).await,
         Command::WaitFor(args) => wait_for::run(&app, args).await,
         Command::Artifact(cmd) => artifact::run(&app, cmd).await,
+        Command::Session(cmd) => session::run(&app, cmd).await,
         Command::Init(_) | Command::Completions(_) => unreachable!("handled above"),
     }
 }
