@@ -57,7 +57,10 @@ fn main() {
     }
     let found: u64 = counts.values().sum();
     // Chunk boundaries can split a planted token; the mirror never does (it cuts at lines).
-    assert!(found + 64 >= planted && found <= planted, "found {found} of {planted}");
+    assert!(
+        found + 64 >= planted && found <= planted,
+        "found {found} of {planted}"
+    );
     println!(
         "redaction throughput (best of 3): {:.0} MB/s over {:.0} MB, {found} secrets redacted",
         data.len() as f64 / 1e6 / best,
