@@ -12,7 +12,7 @@ fn transcript(bytes: usize, secret_every: usize) -> (Vec<u8>, u64) {
     let mut planted = 0;
     let mut i = 0usize;
     while out.len() < bytes {
-        let secret = if i % secret_every == 0 {
+        let secret = if i.is_multiple_of(secret_every) {
             planted += 1;
             " export AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP"
         } else {
