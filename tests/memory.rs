@@ -4,32 +4,7 @@
 mod support;
 
 use serde_json::Value;
-use support::cli::{Project, code, ok, stderr, stdout};
-
-fn is_snapshot_name(name: &str, agent: &str) -> bool {
-    let Some(stem) = name.strip_suffix(".json") else {
-        return false;
-    };
-    let Some((ts, rest)) = stem.split_once('_') else {
-        return false;
-    };
-    let Some((who, uuid8)) = rest.rsplit_once('_') else {
-        return false;
-    };
-    ts.len() == 19
-        && ts.bytes().all(|b| b.is_ascii_digit())
-        && who == agent
-        && uuid8.len() == 8
-        && uuid8
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-}
-
-fn valid_time(v: &Value) -> bool {
-    v.as_str()
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .is_some_and(|t| t.offset().local_minus_utc() == 0)
-}
+use support::cli::{Project, code, is_append_name, ok, stderr, stdout, valid_time};
 
 #[test]
 fn set_writes_the_live_value_and_a_history_snapshot() {
@@ -50,7 +25,7 @@ fn set_writes_the_live_value_and_a_history_snapshot() {
         let snaps = p.keys(dir);
         assert_eq!(snaps.len(), 1, "{snaps:?}");
         let name = snaps[0].strip_prefix(dir).unwrap();
-        assert!(is_snapshot_name(name, "bob"), "{name}");
+        assert!(is_append_name(name, "bob"), "{name}");
         let snap = p.json(&snaps[0]).unwrap();
         assert_eq!(snap["key"], "design.api");
         assert_eq!(snap["value"], "REST v1");

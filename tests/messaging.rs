@@ -9,7 +9,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::cli::{Kind, Project, announce, code, ok, stderr, stdout};
+use support::cli::{Kind, Project, announce, code, is_append_name, ok, stderr, stdout, valid_time};
 
 #[track_caller]
 fn ok_json(out: &Output) -> Value {
@@ -17,31 +17,6 @@ fn ok_json(out: &Output) -> Value {
 }
 
 /// `<ts_ns>_<sender>_<uuid8>.json`: 19 digits, the sender, 8 lower-case hex.
-fn is_message_name(name: &str, sender: &str) -> bool {
-    let Some(stem) = name.strip_suffix(".json") else {
-        return false;
-    };
-    let Some((ts, rest)) = stem.split_once('_') else {
-        return false;
-    };
-    let Some((who, uuid8)) = rest.rsplit_once('_') else {
-        return false;
-    };
-    ts.len() == 19
-        && ts.bytes().all(|b| b.is_ascii_digit())
-        && who == sender
-        && uuid8.len() == 8
-        && uuid8
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-}
-
-fn valid_time(v: &Value) -> bool {
-    v.as_str()
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .is_some_and(|t| t.offset().local_minus_utc() == 0)
-}
-
 /// Sends as `from` with `--json` and returns the key written.
 #[track_caller]
 fn send(p: &Project, from: &str, to: &str, msg: &str) -> String {
@@ -100,7 +75,7 @@ fn send_and_inbox_round_trip() {
         assert_eq!(stored.len(), 2, "{k:?}: {stored:?}");
         let by_alice = stored
             .iter()
-            .find(|key| is_message_name(key.strip_prefix("messages/bob/").unwrap(), "alice"))
+            .find(|key| is_append_name(key.strip_prefix("messages/bob/").unwrap(), "alice"))
             .expect("alice's message key");
         let doc = p.json(by_alice).unwrap();
         assert_eq!(doc["from"], "alice");
@@ -498,7 +473,7 @@ fn json_shapes() {
         assert!(valid_time(&v["sent_at"]), "{k:?}: {v}");
         let key = v["key"].as_str().unwrap();
         assert!(
-            is_message_name(key.strip_prefix("messages/bob/").unwrap(), "alice"),
+            is_append_name(key.strip_prefix("messages/bob/").unwrap(), "alice"),
             "{k:?}: {key}"
         );
         assert_eq!(p.json(key).unwrap()["sent_at"], v["sent_at"], "{k:?}");

@@ -246,3 +246,31 @@ pub fn ok(out: &Output) -> String {
     );
     stdout(out)
 }
+
+/// True for `<19-digit ns time>_<who>_<8 lower-case hex>.json`, the name of every
+/// append-only record (messages, memory history snapshots).
+pub fn is_append_name(name: &str, who: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".json") else {
+        return false;
+    };
+    let Some((ts, rest)) = stem.split_once('_') else {
+        return false;
+    };
+    let Some((sender, uuid8)) = rest.rsplit_once('_') else {
+        return false;
+    };
+    ts.len() == 19
+        && ts.bytes().all(|b| b.is_ascii_digit())
+        && sender == who
+        && uuid8.len() == 8
+        && uuid8
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+/// True for a stored timestamp in UTC.
+pub fn valid_time(v: &serde_json::Value) -> bool {
+    v.as_str()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .is_some_and(|t| t.offset().local_minus_utc() == 0)
+}

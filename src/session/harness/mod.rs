@@ -151,20 +151,26 @@ pub(crate) fn env_dir(var: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// The entries of `dir`; none when it is missing or not a directory.
+fn entries_of(dir: &Path) -> io::Result<Vec<std::fs::DirEntry>> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries.collect(),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(Vec::new())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The `*.jsonl` regular files directly in `dir` (none when `dir` is missing).
 pub(crate) fn jsonl_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e)
-            if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory =>
-        {
-            return Ok(Vec::new());
-        }
-        Err(e) => return Err(e),
-    };
     let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry?;
+    for entry in entries_of(dir)? {
         let path = entry.path();
         let is_jsonl = path.extension().is_some_and(|e| e == "jsonl");
         if is_jsonl && entry.file_type()?.is_file() {
@@ -177,18 +183,8 @@ pub(crate) fn jsonl_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
 
 /// The sub-directories of `dir`, sorted (none when `dir` is missing).
 pub(crate) fn subdirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e)
-            if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory =>
-        {
-            return Ok(Vec::new());
-        }
-        Err(e) => return Err(e),
-    };
     let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry?;
+    for entry in entries_of(dir)? {
         if entry.file_type()?.is_dir() {
             out.push(entry.path());
         }
