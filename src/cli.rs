@@ -55,6 +55,8 @@ pub enum Command {
     /// Shared files.
     #[command(subcommand)]
     Artifact(ArtifactCommand),
+    /// Check the config, the backend and whether the store honours conditional writes.
+    Doctor,
     /// Mirror agent session transcripts into the bucket, redacted.
     #[command(subcommand)]
     Session(crate::commands::session::SessionCommand),

@@ -18,6 +18,8 @@ pub enum Outcome {
     TimedOut,
     /// `wait-for` found a blocked step.
     Blocked,
+    /// `doctor` found that claims would be unsafe on this store.
+    Unsafe,
 }
 
 impl Outcome {
@@ -27,6 +29,7 @@ impl Outcome {
             Outcome::Conflict => 3,
             Outcome::TimedOut => 4,
             Outcome::Blocked => 5,
+            Outcome::Unsafe => 1,
         }
     }
 }

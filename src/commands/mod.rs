@@ -11,6 +11,7 @@ pub mod artifact;
 pub mod claim;
 pub mod complete;
 pub mod completions;
+pub mod doctor;
 pub mod handoff;
 pub mod inbox;
 pub mod init;
@@ -40,6 +41,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Outcome> {
         Command::Handoff(args) => handoff::run(&app, args).await,
         Command::WaitFor(args) => wait_for::run(&app, args).await,
         Command::Artifact(cmd) => artifact::run(&app, cmd).await,
+        Command::Doctor => doctor::run(&app).await,
         Command::Session(cmd) => session::run(&app, cmd).await,
         Command::Init(_) | Command::Completions(_) => unreachable!("handled above"),
     }
