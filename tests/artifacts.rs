@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use support::cli::{Kind, Project, code, ok, stderr, stdout};
+use support::cli::{Kind, Project, block_on, code, ok, stderr, stdout};
 use tracecraft::store::{PutMode, PutOptions};
 
 fn sha256(bytes: &[u8]) -> String {
@@ -27,14 +27,6 @@ fn content(len: usize, seed: u64) -> Vec<u8> {
             (x >> 24) as u8
         })
         .collect()
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
 }
 
 /// The user metadata stored with an object, and whether the backend keeps any.

@@ -149,18 +149,10 @@ impl Project {
         serde_json::from_slice(&std::fs::read(&self.config_path).unwrap()).unwrap()
     }
 
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
-
     /// The bytes stored at a project-relative key, read through the library.
     pub fn object(&self, key: &str) -> Option<Vec<u8>> {
         let config = self.config();
-        Self::block_on(async move {
+        block_on(async move {
             let store = config.open_store().await.unwrap();
             match store.get(key).await {
                 Ok(obj) => Some(obj.body.to_vec()),
@@ -179,7 +171,7 @@ impl Project {
     pub fn put_object(&self, key: &str, body: &[u8]) {
         let config = self.config();
         let body = bytes::Bytes::copy_from_slice(body);
-        Self::block_on(async move {
+        block_on(async move {
             let store = config.open_store().await.unwrap();
             store
                 .put(
@@ -195,7 +187,7 @@ impl Project {
 
     pub fn delete_object(&self, key: &str) {
         let config = self.config();
-        Self::block_on(async move {
+        block_on(async move {
             config
                 .open_store()
                 .await
@@ -209,7 +201,7 @@ impl Project {
     /// Project-relative keys under `prefix`.
     pub fn keys(&self, prefix: &str) -> Vec<String> {
         let config = self.config();
-        Self::block_on(async move {
+        block_on(async move {
             let store = config.open_store().await.unwrap();
             store
                 .list(prefix, None)
@@ -273,4 +265,13 @@ pub fn valid_time(v: &serde_json::Value) -> bool {
     v.as_str()
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .is_some_and(|t| t.offset().local_minus_utc() == 0)
+}
+
+/// Runs a future to completion on a fresh current-thread runtime (for sync tests).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }

@@ -7,7 +7,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::{Harness, SessionRef, env_dir, jsonl_files, stem};
-use crate::session::sanitize_id;
 
 pub struct ClaudeCode;
 
@@ -54,12 +53,11 @@ impl Harness for ClaudeCode {
         for dir in dirs {
             for path in jsonl_files(&root.join(dir))? {
                 let native_id = stem(&path);
-                out.push(SessionRef {
-                    id: sanitize_id(&native_id),
+                out.push(SessionRef::from_file(
                     native_id,
                     path,
-                    cwd: Some(cwd.to_path_buf()),
-                });
+                    Some(cwd.to_path_buf()),
+                ));
             }
         }
         Ok(out)

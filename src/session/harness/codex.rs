@@ -6,7 +6,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::{Harness, SessionRef, env_dir, jsonl_files, stem, subdirs};
-use crate::session::sanitize_id;
 
 pub struct Codex;
 
@@ -49,12 +48,7 @@ impl Harness for Codex {
                             continue;
                         }
                         let native_id = session_id_of(&stem).to_string();
-                        out.push(SessionRef {
-                            id: sanitize_id(&native_id),
-                            native_id,
-                            path,
-                            cwd: None,
-                        });
+                        out.push(SessionRef::from_file(native_id, path, None));
                     }
                 }
             }

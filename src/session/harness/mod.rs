@@ -27,6 +27,18 @@ pub struct SessionRef {
     pub cwd: Option<PathBuf>,
 }
 
+impl SessionRef {
+    /// A session read from a file, its id sanitised from the harness's own name.
+    pub fn from_file(native_id: String, path: PathBuf, cwd: Option<PathBuf>) -> SessionRef {
+        SessionRef {
+            id: crate::session::sanitize_id(&native_id),
+            native_id,
+            path,
+            cwd,
+        }
+    }
+}
+
 pub trait Harness: Send + Sync {
     /// The name used in `--harness` and in keys.
     fn name(&self) -> &'static str;

@@ -7,7 +7,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::{Harness, SessionRef, env_dir, jsonl_files, stem, subdirs};
-use crate::session::sanitize_id;
 
 pub struct OpenClaw;
 
@@ -32,12 +31,7 @@ impl Harness for OpenClaw {
             // `jsonl_files` already leaves out `sessions.json` and `*.tmp`.
             for path in jsonl_files(&agent_dir.join("sessions"))? {
                 let native_id = format!("{agent}__{}", stem(&path));
-                out.push(SessionRef {
-                    id: sanitize_id(&native_id),
-                    native_id,
-                    path,
-                    cwd: None,
-                });
+                out.push(SessionRef::from_file(native_id, path, None));
             }
         }
         Ok(out)
