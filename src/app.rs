@@ -104,26 +104,53 @@ impl App {
         step: Option<Option<String>>,
         summary: Option<String>,
     ) -> anyhow::Result<()> {
-        let key = keys::agent(self.agent());
-        let now = time::now();
-        let existing = match self.read::<Agent>(&key).await {
-            Ok(doc) => doc.map(|d| d.value),
-            // A corrupt record is replaced rather than kept failing every command.
-            Err(e) if e.downcast_ref::<CorruptDocument>().is_some() => None,
-            Err(e) => return Err(e),
-        };
+        let existing = self.read_presence().await?;
         if let Some(agent) = &existing {
             let fresh = agent
                 .heartbeat
                 .as_deref()
                 .and_then(time::parse)
-                .is_some_and(|t| (now - t).to_std().is_ok_and(|age| age < PRESENCE_FRESH));
+                .is_some_and(|t| {
+                    (time::now() - t)
+                        .to_std()
+                        .is_ok_and(|age| age < PRESENCE_FRESH)
+                });
             let same_step = step.as_ref().is_none_or(|s| *s == agent.step);
             if fresh && same_step && summary.is_none() && agent.status == "active" {
                 return Ok(());
             }
         }
-        let now_iso = time::format(now);
+        self.put_presence(existing, step, summary).await?;
+        Ok(())
+    }
+
+    /// Rewrites `agents/<me>.json` now, whatever its age (`heartbeat`); returns the
+    /// heartbeat written.
+    pub async fn write_presence(
+        &self,
+        step: Option<Option<String>>,
+        summary: Option<String>,
+    ) -> anyhow::Result<String> {
+        let existing = self.read_presence().await?;
+        self.put_presence(existing, step, summary).await
+    }
+
+    async fn read_presence(&self) -> anyhow::Result<Option<Agent>> {
+        match self.read::<Agent>(&keys::agent(self.agent())).await {
+            Ok(doc) => Ok(doc.map(|d| d.value)),
+            // A corrupt record is replaced rather than kept failing every command.
+            Err(e) if e.downcast_ref::<CorruptDocument>().is_some() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn put_presence(
+        &self,
+        existing: Option<Agent>,
+        step: Option<Option<String>>,
+        summary: Option<String>,
+    ) -> anyhow::Result<String> {
+        let now_iso = time::now_iso();
         let mut agent = existing.unwrap_or_else(|| Agent {
             id: self.agent().to_string(),
             status: "active".into(),
@@ -135,7 +162,7 @@ impl App {
         });
         agent.id = self.agent().to_string();
         agent.status = "active".into();
-        agent.heartbeat = Some(now_iso);
+        agent.heartbeat = Some(now_iso.clone());
         if let Some(step) = step {
             agent.step = step;
         }
@@ -143,8 +170,9 @@ impl App {
             agent.summary = summary;
         }
         agent.summary.get_or_insert_with(String::new);
-        self.write(&key, &agent, PutMode::Overwrite).await?;
-        Ok(())
+        self.write(&keys::agent(self.agent()), &agent, PutMode::Overwrite)
+            .await?;
+        Ok(now_iso)
     }
 }
 

@@ -46,6 +46,12 @@ pub enum Command {
     Claim(ClaimArgs),
     /// Mark a step complete (or blocked / needing review) and write its handoff.
     Complete(CompleteArgs),
+    /// Extend your leases (all of them when no step is named); exit 3 if one was taken over.
+    Renew(RenewArgs),
+    /// Give a step back: it reads pending again and the next claim takes it at once.
+    Release(StepArgs),
+    /// Refresh your presence and renew your leases in one call (run it every minute).
+    Heartbeat(HeartbeatArgs),
     /// Show a step's status.
     StepStatus(StepArgs),
     /// Show a step's handoff record.
@@ -119,6 +125,33 @@ pub struct InboxArgs {
 #[derive(Debug, Args)]
 pub struct ClaimArgs {
     pub step: String,
+    /// Lease length (30s, 10m, 2h): others may take the step over once it runs out
+    /// unrenewed [default: claim_ttl from the config, else no expiry].
+    #[arg(long, value_parser = check_ttl)]
+    pub ttl: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    /// Steps to renew [default: every step you hold with a lease].
+    pub steps: Vec<String>,
+    /// New lease length [default: each claim's own].
+    #[arg(long, value_parser = check_ttl)]
+    pub ttl: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HeartbeatArgs {
+    /// What you are doing, shown by `agents` and `status`.
+    #[arg(long)]
+    pub summary: Option<String>,
+}
+
+/// TTLs are checked while parsing, so a typo is a usage error before anything is written.
+fn check_ttl(text: &str) -> Result<String, String> {
+    crate::lease::parse_ttl(text)
+        .map(|_| text.to_string())
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Args)]
@@ -240,6 +273,9 @@ pub struct InitArgs {
     /// hf: create the bucket public.
     #[arg(long)]
     pub public: bool,
+    /// The lease `claim` takes by default (e.g. 10m); without it claims never expire.
+    #[arg(long, value_parser = check_ttl)]
+    pub claim_ttl: Option<String>,
     /// Write ~/.tracecraft/config.json instead of ./.tracecraft.json.
     #[arg(long)]
     pub global: bool,

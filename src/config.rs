@@ -57,6 +57,10 @@ pub struct Config {
     /// `https://s3.hf.co/<namespace>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway_endpoint: Option<String>,
+    /// The lease `claim` takes without `--ttl`: `"10m"`, or a number of seconds. Absent:
+    /// claims never expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_ttl: Option<TtlSetting>,
     /// Fields written by other versions or the Python tool survive a rewrite.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -99,9 +103,30 @@ pub struct Loaded {
     pub path: PathBuf,
 }
 
+/// A TTL as a config file may hold it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TtlSetting {
+    Seconds(u64),
+    Text(String),
+}
+
 impl Config {
     pub fn backend_kind(&self) -> BackendKind {
         self.backend.unwrap_or(BackendKind::S3)
+    }
+
+    /// The configured default lease, checked.
+    pub fn claim_ttl(&self) -> Result<Option<std::time::Duration>, crate::outcome::UsageError> {
+        match &self.claim_ttl {
+            None => Ok(None),
+            Some(TtlSetting::Seconds(n)) => crate::lease::parse_ttl(&n.to_string()).map(Some),
+            Some(TtlSetting::Text(t)) => crate::lease::parse_ttl(t).map(Some),
+        }
+        .map_err(|mut e| {
+            e.message = format!("claim_ttl in the config: {}", e.message);
+            e
+        })
     }
 
     /// Finds and reads the config: `TRACECRAFT_CONFIG`, else the nearest `.tracecraft.json`

@@ -59,12 +59,52 @@ pub struct Message {
     pub extra: Extra,
 }
 
-/// `steps/<sid>/claim.json`
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// `steps/<sid>/claim.json`. Only `agent` and `claimed_at` are known to the Python tool,
+/// which treats any claim document as held; the lease fields are additions that older
+/// readers ignore (see `lease.rs` for what they mean).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Claim {
     pub agent: String,
     #[serde(default)]
     pub claimed_at: Option<String>,
+    /// Absent: the claim never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
+    /// 1 for a fresh claim, one more at every takeover; absent on older claims (read as 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u64>,
+    /// A random id unique to this holding: how a writer recognises its own write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Who held the step before a takeover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_holder: Option<String>,
+    /// Set by `release`: the step is free again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released_at: Option<String>,
+    /// Set by `complete`: the holding ended with this status; never taken over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_status: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl Claim {
+    pub fn generation(&self) -> u64 {
+        self.generation.unwrap_or(1)
+    }
+}
+
+/// A claim's lease: `ttl_s` seconds from the claim's last write, by the store's clock.
+/// `expires_at` is the writer's own estimate, for humans and for stores without a clock.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Lease {
+    pub ttl_s: u64,
+    pub expires_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewed_at: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }

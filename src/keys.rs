@@ -154,6 +154,12 @@ pub fn step_of(key: &str) -> Option<&str> {
     (!sid.is_empty()).then_some(sid)
 }
 
+/// The step whose claim document `key` is.
+pub fn claim_step_of(key: &str) -> Option<&str> {
+    let sid = key.strip_prefix(STEPS_DIR)?.strip_suffix("/claim.json")?;
+    (!sid.is_empty() && !sid.contains('/')).then_some(sid)
+}
+
 // --- artifacts ----------------------------------------------------------------------
 
 pub const ARTIFACTS_DIR: &str = "artifacts/";
@@ -256,6 +262,12 @@ mod tests {
         assert_eq!(cursor_owner("messages/bob/1_a_b.json"), None);
         assert_eq!(step_claim("phase-one"), "steps/phase-one/claim.json");
         assert_eq!(step_of("steps/phase-one/status.json"), Some("phase-one"));
+        assert_eq!(
+            claim_step_of("steps/phase-one/claim.json"),
+            Some("phase-one")
+        );
+        assert_eq!(claim_step_of("steps/phase-one/status.json"), None);
+        assert_eq!(claim_step_of("steps/a/artifacts/claim.json"), None);
         assert_eq!(artifact(None, "r.txt"), "artifacts/shared/r.txt");
         assert_eq!(artifact(Some("s1"), "r.txt"), "artifacts/s1/r.txt");
     }

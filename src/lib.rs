@@ -2,12 +2,14 @@
 //! holds everything; `main.rs` only parses, runs and maps the outcome to an exit code.
 
 pub mod app;
+pub mod claims;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod docs;
 pub mod ids;
 pub mod keys;
+pub mod lease;
 pub mod outcome;
 pub mod output;
 pub mod session;

@@ -3,6 +3,7 @@
 //! their type, found anywhere in the `anyhow` context chain.
 
 use crate::app::CorruptDocument;
+use crate::claims::ClaimError;
 use crate::config::ConfigError;
 use crate::ids::InvalidId;
 use crate::output::Printer;
@@ -64,6 +65,8 @@ pub struct Failure {
 #[error("interrupted")]
 pub struct Interrupted;
 
+const CORRUPT_HINT: &str = "the object is not valid JSON: inspect it, fix or delete it";
+
 pub const EXIT_ERROR: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_INTERRUPTED: i32 = 130;
@@ -85,10 +88,12 @@ pub fn report(printer: &Printer, err: &anyhow::Error) -> i32 {
             code = EXIT_INTERRUPTED;
         } else if let Some(e) = cause.downcast_ref::<StoreError>() {
             hint = hint.or_else(|| e.hint());
+        } else if let Some(ClaimError::Store(e)) = cause.downcast_ref::<ClaimError>() {
+            hint = hint.or_else(|| e.hint());
+        } else if let Some(ClaimError::Corrupt(_)) = cause.downcast_ref::<ClaimError>() {
+            hint = hint.or_else(|| Some(CORRUPT_HINT.into()));
         } else if cause.downcast_ref::<CorruptDocument>().is_some() {
-            hint = hint.or_else(|| {
-                Some("the object is not valid JSON: inspect it, fix or delete it".into())
-            });
+            hint = hint.or_else(|| Some(CORRUPT_HINT.into()));
         } else if let Some(e) = cause.downcast_ref::<ConfigError>() {
             hint = hint.or_else(|| e.hint().map(str::to_string));
         }

@@ -1,12 +1,14 @@
 //! `agents`: who is on the team, whether each is live (heartbeat within 300 s), what step
-//! each works on.
+//! each works on, and the claims each holds with their generation and time left.
 
 use futures::StreamExt;
 use serde_json::json;
 
 use crate::app::{App, STALE_AFTER, decode};
+use crate::claims::Claims;
 use crate::docs::Agent;
 use crate::keys;
+use crate::lease::Standing;
 use crate::outcome::Outcome;
 use crate::time;
 
@@ -19,6 +21,8 @@ pub struct AgentRow {
     pub agent: Agent,
     pub live: &'static str,
     pub age_s: Option<i64>,
+    /// The claims it holds: step id, generation, lease standing.
+    pub claims: Vec<(String, u64, Standing)>,
 }
 
 impl AgentRow {
@@ -30,7 +34,27 @@ impl AgentRow {
             "heartbeat": self.agent.heartbeat,
             "heartbeat_age_s": self.age_s,
             "summary": self.agent.summary,
+            "claims": self.claims.iter().map(|(sid, generation, standing)| json!({
+                "id": sid,
+                "generation": generation,
+                "state": standing.name(),
+                "lease_left_s": standing.left_s(),
+            })).collect::<Vec<_>>(),
         })
+    }
+
+    /// `build (gen 2, 3m left), test (gen 1, no lease)`, or `-`.
+    pub fn claims_text(&self) -> String {
+        if self.claims.is_empty() {
+            return "-".into();
+        }
+        self.claims
+            .iter()
+            .map(|(sid, generation, standing)| {
+                format!("{sid} (gen {generation}, {})", standing.describe())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     pub fn age(&self) -> String {
@@ -43,7 +67,9 @@ impl AgentRow {
 
 /// Every presence record, sorted by id; corrupt ones are reported and skipped.
 pub async fn rows(app: &App) -> anyhow::Result<Vec<AgentRow>> {
-    let entries = app.store.list(keys::AGENTS_DIR, None).await?;
+    let claims = Claims::new(app.store.as_ref(), app.agent());
+    let (entries, all_claims) = tokio::join!(app.store.list(keys::AGENTS_DIR, None), claims.all());
+    let (entries, all_claims) = (entries?, all_claims?);
     let now = time::now();
     let fetched: Vec<_> = futures::stream::iter(
         entries
@@ -80,7 +106,18 @@ pub async fn rows(app: &App) -> anyhow::Result<Vec<AgentRow>> {
             Some(s) if s <= STALE_AFTER.as_secs() as i64 => "active",
             _ => "stale",
         };
-        rows.push(AgentRow { agent, live, age_s });
+        let claims = all_claims
+            .iter()
+            .filter(|(_, c)| c.claim.agent == agent.id)
+            .filter(|(_, c)| !matches!(c.standing, Standing::Released | Standing::Finished))
+            .map(|(sid, c)| (sid.clone(), c.claim.generation(), c.standing))
+            .collect();
+        rows.push(AgentRow {
+            agent,
+            live,
+            age_s,
+            claims,
+        });
     }
     rows.sort_by(|a, b| a.agent.id.cmp(&b.agent.id));
     Ok(rows)
@@ -92,16 +129,17 @@ pub async fn run(app: &App) -> anyhow::Result<Outcome> {
         "No agents found.".to_string()
     } else {
         let mut lines = vec![format!(
-            "{:<25} {:<8} {:<20} {}",
-            "ID", "STATUS", "STEP", "HEARTBEAT"
+            "{:<25} {:<8} {:<20} {:<14} {}",
+            "ID", "STATUS", "STEP", "HEARTBEAT", "CLAIMS"
         )];
         for r in &rows {
             lines.push(format!(
-                "{:<25} {:<8} {:<20} {}",
+                "{:<25} {:<8} {:<20} {:<14} {}",
                 r.agent.id,
                 r.live,
                 r.agent.step.as_deref().unwrap_or("-"),
-                r.age()
+                r.age(),
+                r.claims_text()
             ));
         }
         lines.join("\n")

@@ -59,6 +59,11 @@ async fn upload(app: &App, path: &Path, step: Option<&str>) -> anyhow::Result<Ou
         .to_string();
     check_name(&name)?;
     let key = keys::artifact(sid.as_deref(), &name);
+    if let (Some(step), Some(sid)) = (step, &sid)
+        && let Some(outcome) = super::fence(app, step, sid, "upload").await?
+    {
+        return Ok(outcome);
+    }
 
     let mut file = match tokio::fs::File::open(path).await {
         Ok(f) => f,

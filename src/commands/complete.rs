@@ -1,9 +1,12 @@
-//! `complete STEP`: the owner (or anyone with `--force`) records the step's final status
-//! and a schema-2 handoff for whoever picks up next.
+//! `complete STEP`: the holder (or anyone with `--force`) marks its claim finished by
+//! compare-and-swap, then records the step's final status and a schema-2 handoff for
+//! whoever picks up next. A holder whose claim was taken over is refused (exit 3) before
+//! anything is written.
 
 use serde_json::json;
 
 use crate::app::App;
+use crate::claims::{Claims, Finish};
 use crate::cli::CompleteArgs;
 use crate::docs::{self, Handoff, Status};
 use crate::ids;
@@ -34,20 +37,6 @@ pub async fn run(app: &App, args: CompleteArgs) -> anyhow::Result<Outcome> {
     let (view, changed) = tokio::join!(steps::read(app, &sid), changed);
     let (view, changed_files) = (view?, changed?);
 
-    let owner = view.holder().map(str::to_string);
-    if let Some(owner) = owner.as_deref()
-        && owner != me
-        && !args.force
-    {
-        app.printer.refusal(
-            format!("Step {} is claimed by {owner}, not by {me}", args.step),
-            Some("only the holder completes a step; pass --force to complete it anyway (e.g. if the holder crashed)"),
-            &json!({"completed": false, "step": args.step, "id": sid, "holder": owner}),
-        );
-        return Ok(Outcome::Conflict);
-    }
-    let forced_from = owner.filter(|o| *o != me);
-
     let state = if args.blocked {
         docs::BLOCKED
     } else if args.needs_review {
@@ -55,12 +44,44 @@ pub async fn run(app: &App, args: CompleteArgs) -> anyhow::Result<Outcome> {
     } else {
         docs::COMPLETE
     };
+    // The claim is marked finished first, by compare-and-swap against the version just
+    // read: a takeover racing this completion is decided here, before anything is written.
+    let claims = Claims::new(app.store.as_ref(), &me);
+    let started_from_claim = view.claim.as_ref().and_then(|c| c.claim.claimed_at.clone());
+    let forced_from = match claims
+        .finish(&sid, view.claim.clone(), state, args.force)
+        .await?
+    {
+        Finish::Finished { forced_from, .. } => forced_from,
+        Finish::NotHeld(not_held) => {
+            let holder = not_held.holder.unwrap_or_else(|| "nobody".into());
+            let standing = not_held.current.as_ref().map(|c| c.standing);
+            let taken = not_held
+                .current
+                .as_ref()
+                .is_some_and(|c| c.claim.previous_holder.as_deref() == Some(me.as_str()));
+            app.printer.refusal(
+                format!(
+                    "Step {} is claimed by {holder}{}, not by {me}{}",
+                    args.step,
+                    standing
+                        .map(|s| format!(" ({})", s.describe()))
+                        .unwrap_or_default(),
+                    if taken { ": your claim was taken over" } else { "" }
+                ),
+                Some("only the holder completes a step; nothing was written. Pass --force to complete it anyway (e.g. if the holder crashed)"),
+                &json!({"completed": false, "step": args.step, "id": sid, "holder": holder}),
+            );
+            return Ok(Outcome::Conflict);
+        }
+    };
+
     let now = time::now_iso();
     let started_at = view
         .status
         .as_ref()
         .and_then(|s| s.value.started_at.clone())
-        .or_else(|| view.claim.as_ref().and_then(|c| c.value.claimed_at.clone()))
+        .or(started_from_claim)
         .or_else(|| Some(now.clone()));
     let status = Status {
         status: state.into(),

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::cli::InitArgs;
-use crate::config::{self, BackendKind, Config, LOCAL_FILE};
+use crate::config::{self, BackendKind, Config, LOCAL_FILE, TtlSetting};
 use crate::ids;
 use crate::keys;
 use crate::outcome::{Outcome, UsageError};
@@ -87,6 +87,7 @@ pub async fn run(args: InitArgs, p: &Printer) -> anyhow::Result<Outcome> {
         secret_key: args.secret_key.clone(),
         hf_token: args.hf_token.clone(),
         gateway_endpoint: args.gateway_endpoint.clone(),
+        claim_ttl: args.claim_ttl.clone().map(TtlSetting::Text),
         extra: Default::default(),
     };
 

@@ -13,9 +13,12 @@ pub mod complete;
 pub mod completions;
 pub mod doctor;
 pub mod handoff;
+pub mod heartbeat;
 pub mod inbox;
 pub mod init;
 pub mod memory;
+pub mod release;
+pub mod renew;
 pub mod send;
 pub mod session;
 pub mod status;
@@ -37,6 +40,9 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Outcome> {
         Command::Inbox(args) => inbox::run(&app, args).await,
         Command::Claim(args) => claim::run(&app, args).await,
         Command::Complete(args) => complete::run(&app, args).await,
+        Command::Renew(args) => renew::run(&app, args).await,
+        Command::Release(args) => release::run(&app, args).await,
+        Command::Heartbeat(args) => heartbeat::run(&app, args).await,
         Command::StepStatus(args) => step_status::run(&app, args).await,
         Command::Handoff(args) => handoff::run(&app, args).await,
         Command::WaitFor(args) => wait_for::run(&app, args).await,
@@ -45,4 +51,19 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Outcome> {
         Command::Session(cmd) => session::run(&app, cmd).await,
         Command::Init(_) | Command::Completions(_) => unreachable!("handled above"),
     }
+}
+
+/// Refuses (exit 3, nothing written) a write about `step` by an agent whose claim on it was
+/// taken over; `None` lets the write go ahead.
+async fn fence(app: &App, step: &str, sid: &str, what: &str) -> anyhow::Result<Option<Outcome>> {
+    let claims = crate::claims::Claims::new(app.store.as_ref(), app.agent());
+    let Some(holder) = claims.fenced(sid).await? else {
+        return Ok(None);
+    };
+    app.printer.refusal(
+        format!("your claim on step {step} was taken over by {holder}; refusing to {what} for it"),
+        Some("nothing was written: stop working on this step, or claim another"),
+        &serde_json::json!({"step": step, "id": sid, "holder": holder, "fenced": true}),
+    );
+    Ok(Some(Outcome::Conflict))
 }

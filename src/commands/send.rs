@@ -26,7 +26,10 @@ pub async fn run(app: &App, args: SendArgs) -> anyhow::Result<Outcome> {
     // typed, as the Python tool writes it (and as output echoes step ids).
     let step = match args.step {
         Some(step) => {
-            ids::normalize_step(&step)?;
+            let sid = ids::normalize_step(&step)?;
+            if let Some(outcome) = super::fence(app, &step, &sid, "send").await? {
+                return Ok(outcome);
+            }
             Some(step)
         }
         None => None,

@@ -8,7 +8,9 @@ use futures::StreamExt;
 use serde_json::json;
 
 use super::agents::{self, FETCH_CONCURRENCY};
+use super::claim::claim_json;
 use crate::app::App;
+use crate::claims::Current;
 use crate::cli::StatusArgs;
 use crate::docs::Cursor;
 use crate::keys;
@@ -59,16 +61,21 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
     out.push(format!("AGENTS ({})", agents.len()));
     for a in &agents {
         out.push(format!(
-            "  {:<24} {:<7} step {:<20} heartbeat {}",
+            "  {:<24} {:<7} step {:<20} heartbeat {}{}",
             a.agent.id,
             a.live,
             a.agent.step.as_deref().unwrap_or("-"),
-            a.age()
+            a.age(),
+            if a.claims.is_empty() {
+                String::new()
+            } else {
+                format!(" · claims {}", a.claims_text())
+            }
         ));
     }
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for s in &steps {
-        *counts.entry(s.1.as_str()).or_default() += 1;
+        *counts.entry(s.state.as_str()).or_default() += 1;
     }
     let tally: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
     out.push(String::new());
@@ -81,12 +88,19 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
             format!(": {}", tally.join(" · "))
         }
     ));
-    for (sid, state, agent) in &steps {
+    for s in &steps {
         out.push(format!(
-            "  {sid:<24} {state:<12}{}",
-            agent
+            "  {:<24} {:<12}{}{}",
+            s.sid,
+            s.state,
+            s.agent
                 .as_deref()
                 .map(|a| format!(" (agent: {a})"))
+                .unwrap_or_default(),
+            s.claim
+                .as_ref()
+                .filter(|c| s.holder.is_some() && c.claim.lease.is_some())
+                .map(|c| format!(" · gen {}, {}", c.claim.generation(), c.standing.describe()))
                 .unwrap_or_default()
         ));
     }
@@ -117,15 +131,30 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
         "bucket": app.config.bucket,
         "generated_at": time::now_iso(),
         "agents": agents.iter().map(agents::AgentRow::to_json).collect::<Vec<_>>(),
-        "steps": steps.iter().map(|(id, status, agent)| json!({"id": id, "status": status, "agent": agent})).collect::<Vec<_>>(),
+        "steps": steps.iter().map(|s| json!({
+            "id": s.sid,
+            "status": s.state,
+            "agent": s.agent,
+            "holder": s.holder,
+            "claim": s.claim.as_ref().map(|c| claim_json(&c.claim, Some(c.standing))),
+        })).collect::<Vec<_>>(),
         "mailboxes": mailboxes.iter().map(|(agent, total, unread)| json!({"agent": agent, "total": total, "unread": unread})).collect::<Vec<_>>(),
         "sessions": {"count": sessions.0, "total_uploaded_bytes": sessions.1, "last_uploaded_at": sessions.2},
     });
     Ok((out.join("\n"), json))
 }
 
-/// `(step id, state, agent)` for every step that has any document.
-async fn step_rows(app: &App) -> anyhow::Result<Vec<(String, String, Option<String>)>> {
+/// One step as `status` shows it.
+struct StepRow {
+    sid: String,
+    state: String,
+    agent: Option<String>,
+    holder: Option<String>,
+    claim: Option<Current>,
+}
+
+/// Every step that has any document.
+async fn step_rows(app: &App) -> anyhow::Result<Vec<StepRow>> {
     let entries = app.store.list(keys::STEPS_DIR, None).await?;
     let mut sids: Vec<String> = entries
         .iter()
@@ -141,11 +170,13 @@ async fn step_rows(app: &App) -> anyhow::Result<Vec<(String, String, Option<Stri
     let mut rows = Vec::new();
     for view in views {
         let view = view?;
-        rows.push((
-            view.sid.clone(),
-            view.state().to_string(),
-            view.agent().map(str::to_string),
-        ));
+        rows.push(StepRow {
+            state: view.state().to_string(),
+            agent: view.agent().map(str::to_string),
+            holder: view.holder().map(str::to_string),
+            sid: view.sid,
+            claim: view.claim,
+        });
     }
     Ok(rows)
 }

@@ -298,6 +298,8 @@ impl Store for FsStore {
                 last_modified,
                 version: version_of(hasher),
                 metadata: BTreeMap::new(),
+                // The local disk's clock is this machine's.
+                server_time: Some(Utc::now()),
             },
             body: Bytes::from(body),
         })
@@ -313,6 +315,8 @@ impl Store for FsStore {
             last_modified,
             version,
             metadata: BTreeMap::new(),
+            // The local disk's clock is this machine's.
+            server_time: Some(Utc::now()),
         })
     }
 
@@ -366,6 +370,8 @@ impl Store for FsStore {
             last_modified,
             version,
             metadata: BTreeMap::new(),
+            // The local disk's clock is this machine's.
+            server_time: Some(Utc::now()),
         };
         let mut file = tokio::fs::File::from_std(file);
         use tokio::io::AsyncSeekExt;

@@ -170,6 +170,7 @@ impl HfStore {
                     last_modified: entry_time(uploaded_at.as_deref(), mtime.as_deref()),
                     version: entry_version(&xet_hash, size, mtime.as_deref()),
                     metadata: Default::default(),
+                    server_time: None,
                 }),
                 _ => None,
             })

@@ -52,6 +52,9 @@ pub struct ObjectMeta {
     pub version: Version,
     /// User metadata, on backends that keep it (see [`Capabilities::user_metadata`]).
     pub metadata: BTreeMap<String, String>,
+    /// The store's own clock when it answered (an HTTP `Date`), where the backend sends
+    /// one; with `last_modified` it measures an object's age without the caller's clock.
+    pub server_time: Option<DateTime<Utc>>,
 }
 
 /// One row of a listing. Listings carry no version: computing one can cost a read.

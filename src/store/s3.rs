@@ -21,6 +21,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use tokio::io::AsyncReadExt;
 
+mod clock;
 mod errors;
 
 use super::{
@@ -28,6 +29,7 @@ use super::{
     StoreError, StoreResult, Version, check_key, check_prefix,
 };
 use crate::keys;
+use clock::ServerDate;
 use errors::{Ctx, Op, map_error};
 
 /// The metadata entry holding the writer's nonce (sent as `x-amz-meta-tc-nonce`).
@@ -197,12 +199,15 @@ impl S3Store {
         known: Option<&Version>,
     ) -> StoreResult<Option<(Object, Option<String>)>> {
         let full = self.full(key)?;
+        let date = ServerDate::default();
         let out = match self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(&full)
             .set_if_none_match(known.map(|v| v.as_str().to_string()))
+            .customize()
+            .interceptor(date.clone())
             .send()
             .await
         {
@@ -215,13 +220,14 @@ impl S3Store {
             }
             Err(e) => return Err(map_error(e, &self.ctx(key, Op::Read))),
         };
-        let (meta, nonce) = object_meta(
+        let (mut meta, nonce) = object_meta(
             key,
             out.content_length(),
             out.last_modified(),
             out.e_tag(),
             out.metadata(),
         );
+        meta.server_time = date.get();
         let body = out.body.collect().await.map_err(|e| {
             StoreError::transport(
                 format!("reading '{key}' from bucket '{}': {e}", self.bucket),
@@ -442,22 +448,27 @@ impl Store for S3Store {
 
     async fn head(&self, key: &str) -> StoreResult<ObjectMeta> {
         let full = self.full(key)?;
+        let date = ServerDate::default();
         let out = self
             .client
             .head_object()
             .bucket(&self.bucket)
             .key(&full)
+            .customize()
+            .interceptor(date.clone())
             .send()
             .await
             .map_err(|e| map_error(e, &self.ctx(key, Op::Read)))?;
-        Ok(object_meta(
+        let mut meta = object_meta(
             key,
             out.content_length(),
             out.last_modified(),
             out.e_tag(),
             out.metadata(),
         )
-        .0)
+        .0;
+        meta.server_time = date.get();
+        Ok(meta)
     }
 
     async fn list(&self, prefix: &str, start_after: Option<&str>) -> StoreResult<Vec<ListEntry>> {
@@ -607,6 +618,7 @@ fn object_meta(
         last_modified: last_modified.and_then(to_chrono),
         version: Version::new(etag.unwrap_or_default()),
         metadata: metadata.into_iter().collect(),
+        server_time: None,
     };
     (meta, nonce)
 }

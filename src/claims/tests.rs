@@ -1,0 +1,481 @@
+//! Unit tests of the claim protocol on a local store wrapped by a fake that can lose the
+//! response of a conditional write that landed, move the store's clock forward (time is
+//! advanced, never slept), and pretend to have no conditional writes.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use super::*;
+use crate::store::fs::FsStore;
+use crate::store::{
+    BucketSetup, Capabilities, ListEntry, Object, PutOptions, Reader, StoreResult, Version,
+};
+
+struct Fake {
+    inner: FsStore,
+    /// The next conditional write lands, then reports a conflict (its response was lost
+    /// and the retry found the object taken).
+    lose_next: AtomicBool,
+    /// How far the store's clock has moved past real time.
+    advanced: Mutex<chrono::Duration>,
+    /// How far it had moved when each key was last written (its `last_modified` is on the
+    /// store's clock too).
+    written_at: Mutex<std::collections::HashMap<String, chrono::Duration>>,
+    /// Declare conditional writes (false: like a native Hugging Face bucket).
+    exact: bool,
+}
+
+impl Fake {
+    fn new(dir: &std::path::Path, exact: bool) -> Fake {
+        Fake {
+            inner: FsStore::new(dir, "bucket", "proj"),
+            lose_next: AtomicBool::new(false),
+            advanced: Mutex::new(chrono::Duration::zero()),
+            written_at: Mutex::default(),
+            exact,
+        }
+    }
+
+    fn advance(&self, secs: i64) {
+        *self.advanced.lock().unwrap() += chrono::Duration::seconds(secs);
+    }
+}
+
+#[async_trait]
+impl Store for Fake {
+    fn backend(&self) -> &'static str {
+        "fake"
+    }
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            atomic_create: self.exact,
+            compare_and_swap: self.exact,
+            ..self.inner.capabilities()
+        }
+    }
+    async fn ensure_bucket(&self) -> StoreResult<BucketSetup> {
+        self.inner.ensure_bucket().await
+    }
+    async fn get(&self, key: &str) -> StoreResult<Object> {
+        let mut obj = self.inner.get(key).await?;
+        let advanced = *self.advanced.lock().unwrap();
+        let written = self.written_at.lock().unwrap().get(key).copied();
+        obj.meta.server_time = obj.meta.server_time.map(|t| t + advanced);
+        obj.meta.last_modified = obj
+            .meta
+            .last_modified
+            .map(|t| t + written.unwrap_or_default());
+        Ok(obj)
+    }
+    async fn head(&self, key: &str) -> StoreResult<ObjectMeta> {
+        Ok(self.get(key).await?.meta)
+    }
+    async fn list(&self, prefix: &str, start_after: Option<&str>) -> StoreResult<Vec<ListEntry>> {
+        self.inner.list(prefix, start_after).await
+    }
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        self.inner.delete(key).await
+    }
+    async fn put(
+        &self,
+        key: &str,
+        body: Bytes,
+        mode: PutMode,
+        opts: &PutOptions,
+    ) -> StoreResult<Version> {
+        if !self.exact && mode != PutMode::Overwrite {
+            return Err(StoreError::NotSupported {
+                backend: "fake",
+                operation: "conditional writes".into(),
+            });
+        }
+        let conflict = match &mode {
+            PutMode::Create => StoreError::AlreadyExists { key: key.into() },
+            _ => StoreError::PreconditionFailed { key: key.into() },
+        };
+        let conditional = mode != PutMode::Overwrite;
+        let version = self.inner.put(key, body, mode, opts).await?;
+        let advanced = *self.advanced.lock().unwrap();
+        self.written_at.lock().unwrap().insert(key.into(), advanced);
+        if conditional && self.lose_next.swap(false, Ordering::SeqCst) {
+            return Err(conflict);
+        }
+        Ok(version)
+    }
+    async fn put_stream(
+        &self,
+        key: &str,
+        body: Reader,
+        len: u64,
+        mode: PutMode,
+        opts: &PutOptions,
+    ) -> StoreResult<Version> {
+        self.inner.put_stream(key, body, len, mode, opts).await
+    }
+    async fn get_stream(&self, key: &str) -> StoreResult<(ObjectMeta, Reader)> {
+        self.inner.get_stream(key).await
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// A fake over a fresh local bucket.
+fn fake(dir: &tempfile::TempDir, exact: bool) -> Fake {
+    let store = Fake::new(dir.path(), exact);
+    block_on(store.ensure_bucket()).unwrap();
+    store
+}
+
+const TEN_S: Option<Duration> = Some(Duration::from_secs(10));
+
+async fn stored(store: &Fake, sid: &str) -> Claim {
+    Claims::new(store, "reader")
+        .read(sid)
+        .await
+        .unwrap()
+        .unwrap()
+        .claim
+}
+
+fn won(a: Acquire) -> (Claim, Option<TakenOver>) {
+    match a {
+        Acquire::Won { claim, took_over } => (claim, took_over),
+        other => panic!("expected a win, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_fresh_claim_carries_generation_token_and_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fake(&dir, true);
+    block_on(async {
+        let (claim, took) = won(Claims::new(&store, "ana")
+            .acquire("s", TEN_S)
+            .await
+            .unwrap());
+        assert!(took.is_none());
+        assert_eq!(claim.generation, Some(1));
+        assert_eq!(claim.token.as_ref().map(String::len), Some(32));
+        assert_eq!(claim.lease.as_ref().map(|l| l.ttl_s), Some(10));
+        assert_eq!(stored(&store, "s").await, claim);
+        // A live lease blocks others, and the caller itself.
+        for who in ["bob", "ana"] {
+            match Claims::new(&store, who).acquire("s", TEN_S).await.unwrap() {
+                Acquire::Held { holder, current } => {
+                    assert_eq!(holder, "ana");
+                    assert!(matches!(current.standing, Standing::Leased { .. }));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    });
+}
+
+#[test]
+fn a_lost_response_to_a_winning_create_is_still_a_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fake(&dir, true);
+    block_on(async {
+        store.lose_next.store(true, Ordering::SeqCst);
+        let (claim, _) = won(Claims::new(&store, "ana").acquire("s", None).await.unwrap());
+        assert!(
+            !store.lose_next.load(Ordering::SeqCst),
+            "the loss was injected"
+        );
+        assert_eq!(stored(&store, "s").await.token, claim.token);
+        // A real conflict still loses.
+        store.lose_next.store(false, Ordering::SeqCst);
+        let other = Claims::new(&store, "bob").acquire("s", None).await.unwrap();
+        assert!(matches!(other, Acquire::Held { holder, .. } if holder == "ana"));
+    });
+}
+
+#[test]
+fn expiry_then_exactly_one_takeover_with_the_next_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fake(&dir, true);
+    block_on(async {
+        won(Claims::new(&store, "ana")
+            .acquire("s", TEN_S)
+            .await
+            .unwrap());
+        // Expired, but within the skew allowance: still ana's.
+        store.advance(11);
+        let early = Claims::new(&store, "bob")
+            .acquire("s", TEN_S)
+            .await
+            .unwrap();
+        assert!(matches!(early, Acquire::Held { holder, .. } if holder == "ana"));
+        store.advance(3);
+        let takers = ["bob", "cy", "dee", "eve", "fay"];
+        let results = futures::future::join_all(
+            takers
+                .iter()
+                .map(|who| async { Claims::new(&store, who).acquire("s", TEN_S).await }),
+        )
+        .await;
+        let winners: Vec<_> = results
+            .iter()
+            .filter_map(|r| match r.as_ref().unwrap() {
+                Acquire::Won { claim, took_over } => Some((claim.clone(), took_over.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(winners.len(), 1, "{results:?}");
+        let (claim, took) = &winners[0];
+        let took = took.as_ref().unwrap();
+        assert_eq!((took.from.as_str(), took.generation), ("ana", 1));
+        assert!(matches!(took.standing, Standing::Expired { ago } if ago.as_secs() >= 4));
+        assert_eq!(claim.generation, Some(2));
+        assert_eq!(claim.previous_holder.as_deref(), Some("ana"));
+        for r in &results {
+            if let Acquire::Held { holder, .. } = r.as_ref().unwrap() {
+                assert_eq!(holder, &claim.agent, "losers name the new holder");
+            }
+        }
+        assert_eq!(stored(&store, "s").await, *claim);
+    });
+}
+
+#[test]
+fn a_lost_response_to_a_winning_takeover_is_still_a_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fake(&dir, true);
+    block_on(async {
+        won(Claims::new(&store, "ana")
+            .acquire("s", TEN_S)
+            .await
+            .unwrap());
+        store.advance(60);
+        store.lose_next.store(true, Ordering::SeqCst);
+        let (claim, took) = won(Claims::new(&store, "bob")
+            .acquire("s", TEN_S)
+            .await
+            .unwrap());
+        assert!(
+            !store.lose_next.load(Ordering::SeqCst),
+            "the loss was injected"
+        );
+        assert_eq!(took.unwrap().from, "ana");
+        assert_eq!(stored(&store, "s").await.token, claim.token);
+    });
+}
+
+#[test]
+fn renew_by_holder_changes_the_version_and_a_stranger_learns_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fake(&dir, true);
+    block_on(async {
+        won(Claims::new(&store, "ana")
+            .acquire("s", TEN_S)
+            .await
+            .unwrap());
+        let before = Claims::new(&store, "ana").read("s").await.unwrap().unwrap();
+        store.advance(8);
+        store.lose_next.store(true, Ordering::SeqCst);
+        let renewed = match Claims::new(&store, "ana")
+            .renew("s", None, None)
+            .await
+            .unwrap()
+        {
+            Renew::Renewed(c) => c,
+            other => panic!("{other:?}"),
+        };
+        let after = Claims::new(&store, "ana").read("s").await.unwrap().unwrap();
+        assert_ne!(before.meta.version, after.meta.version);
+        assert_eq!(after.claim, renewed);
+        assert_eq!(after.claim.token, before.claim.token, "same holding");
+        // Measured from the renewal, the lease runs its full TTL again.
+        assert!(matches!(after.standing, Standing::Leased { left } if left.as_secs() >= 9));
+        match Claims::new(&store, "bob")
+            .renew("s", TEN_S, None)
+            .await
+            .unwrap()
+        {
+            Renew::NotHeld(n) => assert_eq!(n.holder.as_deref(), Some("ana")),
+            other => panic!("{other:?}"),
+        }
+        // Without a lease and without a TTL there is nothing to renew.
+        won(Claims::new(&store, "ana").acquire("t", None).await.unwrap());
+        assert!(matches!(
+            Claims::new(&store, "ana")
+                .renew("t", None, None)
+                .await
+                .unwrap(),
+            Renew::NoLease
+        ));
+    });
+}
+
+#[test]
+fn release_then_claim_is_a_takeover_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fake(&dir, true);
+    block_on(async {
+        won(Claims::new(&store, "ana")
+            .acquire("s", TEN_S)
+            .await
+            .unwrap());
+        let stranger = Claims::new(&store, "bob").release("s").await.unwrap();
+        assert_eq!(stranger.unwrap_err().holder.as_deref(), Some("ana"));
+        let released = Claims::new(&store, "ana")
+            .release("s")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(released.released_at.is_some() && released.lease.is_none());
+        let (claim, took) = won(Claims::new(&store, "bob")
+            .acquire("s", TEN_S)
+            .await
+            .unwrap());
+        let took = took.unwrap();
+        assert_eq!(took.standing, Standing::Released);
+        assert_eq!(claim.generation, Some(2));
+    });
+}
+
+#[test]
+fn a_fenced_completion_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fake(&dir, true);
+    block_on(async {
+        won(Claims::new(&store, "ana")
+            .acquire("s", TEN_S)
+            .await
+            .unwrap());
+        // ana read the claim before it expired, then stalled; bob took over.
+        let stale_read = Claims::new(&store, "ana").read("s").await.unwrap();
+        store.advance(60);
+        won(Claims::new(&store, "bob")
+            .acquire("s", TEN_S)
+            .await
+            .unwrap());
+        let after_takeover = stored(&store, "s").await;
+        let ana = Claims::new(&store, "ana");
+        assert_eq!(ana.fenced("s").await.unwrap().as_deref(), Some("bob"));
+        assert_eq!(Claims::new(&store, "cy").fenced("s").await.unwrap(), None);
+        // Completing with the version read before the takeover: the store refuses.
+        match ana
+            .finish("s", stale_read, docs::COMPLETE, false)
+            .await
+            .unwrap()
+        {
+            Finish::NotHeld(n) => assert_eq!(n.holder.as_deref(), Some("bob")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(stored(&store, "s").await, after_takeover);
+        // --force still works, and says whom it overrode.
+        let fresh = ana.read("s").await.unwrap();
+        match ana.finish("s", fresh, docs::COMPLETE, true).await.unwrap() {
+            Finish::Finished { claim, forced_from } => {
+                assert_eq!(forced_from.as_deref(), Some("bob"));
+                assert_eq!(claim.generation, Some(3));
+                assert_eq!(claim.finished_status.as_deref(), Some(docs::COMPLETE));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A finished step is never taken over.
+        store.advance(3600);
+        let late = Claims::new(&store, "dee")
+            .acquire("s", TEN_S)
+            .await
+            .unwrap();
+        assert!(matches!(late, Acquire::Finished { holder, .. } if holder == "ana"));
+    });
+}
+
+#[test]
+fn finishing_races_a_renewal_by_the_same_holder_and_survives_a_lost_response() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fake(&dir, true);
+    block_on(async {
+        let ana = Claims::new(&store, "ana");
+        won(ana.acquire("s", TEN_S).await.unwrap());
+        let read = ana.read("s").await.unwrap();
+        // A heartbeat renews between complete's read and its write.
+        assert!(matches!(
+            ana.renew("s", None, None).await.unwrap(),
+            Renew::Renewed(_)
+        ));
+        store.lose_next.store(true, Ordering::SeqCst);
+        match ana.finish("s", read, docs::BLOCKED, false).await.unwrap() {
+            Finish::Finished { claim, forced_from } => {
+                assert!(forced_from.is_none());
+                assert_eq!(stored(&store, "s").await, claim);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Completing a step nobody claimed leaves a finished claim behind.
+        let cy = Claims::new(&store, "cy");
+        match cy.finish("t", None, docs::COMPLETE, false).await.unwrap() {
+            Finish::Finished { claim, .. } => assert_eq!(claim.generation, Some(1)),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            cy.acquire("t", None).await.unwrap(),
+            Acquire::Finished { .. }
+        ));
+    });
+}
+
+#[test]
+fn without_conditional_writes_claims_are_best_effort_but_still_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fake(&dir, false);
+    block_on(async {
+        let ana = Claims::new(&store, "ana");
+        assert!(!ana.exact());
+        won(ana.acquire("s", TEN_S).await.unwrap());
+        let bob = Claims::new(&store, "bob");
+        assert!(matches!(
+            bob.acquire("s", TEN_S).await.unwrap(),
+            Acquire::Held { .. }
+        ));
+        store.advance(60);
+        let (claim, took) = won(bob.acquire("s", TEN_S).await.unwrap());
+        assert_eq!(
+            (took.unwrap().from.as_str(), claim.generation),
+            ("ana", Some(2))
+        );
+        assert!(matches!(
+            bob.renew("s", None, None).await.unwrap(),
+            Renew::Renewed(_)
+        ));
+        assert!(bob.release("s").await.unwrap().is_ok());
+        let held = ana.held().await.unwrap();
+        assert!(held.is_empty());
+    });
+}
+
+#[test]
+fn held_lists_only_the_callers_live_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fake(&dir, true);
+    block_on(async {
+        let ana = Claims::new(&store, "ana");
+        for sid in ["a", "b", "c"] {
+            won(ana.acquire(sid, TEN_S).await.unwrap());
+        }
+        won(Claims::new(&store, "bob")
+            .acquire("d", TEN_S)
+            .await
+            .unwrap());
+        ana.release("b").await.unwrap().unwrap();
+        let cur = ana.read("c").await.unwrap();
+        ana.finish("c", cur, docs::COMPLETE, false).await.unwrap();
+        let held: Vec<String> = ana.held().await.unwrap().into_iter().map(|h| h.0).collect();
+        assert_eq!(held, ["a"]);
+    });
+}

@@ -1,0 +1,144 @@
+//! `renew [STEP...] [--ttl D]`: extend the caller's leases by compare-and-swap with a
+//! changed body, so the version always changes. Without steps, every claim the caller
+//! holds with a lease. A step the caller no longer holds is exit 3, naming who does.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::claim::claim_json;
+use crate::app::App;
+use crate::claims::{Claims, Renew};
+use crate::cli::RenewArgs;
+use crate::ids;
+use crate::lease;
+use crate::outcome::{Outcome, UsageError};
+
+pub async fn run(app: &App, args: RenewArgs) -> anyhow::Result<Outcome> {
+    let sids = args
+        .steps
+        .iter()
+        .map(|s| ids::normalize_step(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ttl = args.ttl.as_deref().map(lease::parse_ttl).transpose()?;
+    let report = renew(app, &sids, ttl).await?;
+    if !args.steps.is_empty() && report.no_lease == sids.len() {
+        return Err(UsageError {
+            message: "nothing to renew: these claims have no lease".into(),
+            hint: Some("pass --ttl to give them one".into()),
+        }
+        .into());
+    }
+    let human = if report.renewed.is_empty() && report.lost.is_empty() {
+        "No leases to renew.".to_string()
+    } else {
+        report.lines().join("\n")
+    };
+    report.refuse_lost(app);
+    app.printer.result(human, &report.to_json());
+    Ok(report.outcome())
+}
+
+/// What renewing a set of claims came to.
+#[derive(Default)]
+pub struct RenewReport {
+    /// `(step id, claim)` renewed.
+    pub renewed: Vec<(String, crate::docs::Claim)>,
+    /// `(step id, holder now)` no longer held by the caller.
+    pub lost: Vec<(String, Option<String>)>,
+    /// Claims held without a lease and no TTL given.
+    pub no_lease: usize,
+}
+
+impl RenewReport {
+    pub fn outcome(&self) -> Outcome {
+        if self.lost.is_empty() {
+            Outcome::Success
+        } else {
+            Outcome::Conflict
+        }
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .renewed
+            .iter()
+            .map(|(sid, c)| {
+                let ttl = c.lease.as_ref().map(|l| l.ttl_s).unwrap_or_default();
+                format!(
+                    "Renewed {sid} for {} (generation {})",
+                    crate::time::age_secs(ttl as i64),
+                    c.generation()
+                )
+            })
+            .collect();
+        lines.extend(self.lost.iter().map(|(sid, holder)| match holder {
+            Some(h) => format!("Lost {sid}: now held by {h}"),
+            None => format!("Lost {sid}: nobody holds it"),
+        }));
+        lines
+    }
+
+    /// Each lost claim as an `Error:` line on stderr.
+    pub fn refuse_lost(&self, app: &App) {
+        for (sid, holder) in &self.lost {
+            app.printer.error(
+                format!(
+                    "you no longer hold step {sid}{}",
+                    holder
+                        .as_deref()
+                        .map(|h| format!(": {h} does"))
+                        .unwrap_or_default()
+                ),
+                Some("stop working on it; its next writes by you would be refused"),
+            );
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "renewed": self.renewed.iter().map(|(sid, c)| {
+                let mut v = claim_json(c, None);
+                v["id"] = json!(sid);
+                v
+            }).collect::<Vec<_>>(),
+            "lost": self.lost.iter().map(|(sid, holder)| json!({"id": sid, "holder": holder})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Renews `sids`, or every leased claim the caller holds when `sids` is empty.
+pub async fn renew(
+    app: &App,
+    sids: &[String],
+    ttl: Option<Duration>,
+) -> anyhow::Result<RenewReport> {
+    let claims = Claims::new(app.store.as_ref(), app.agent());
+    let targets: Vec<String> = if sids.is_empty() {
+        claims
+            .held()
+            .await?
+            .into_iter()
+            .filter(|(_, cur)| cur.claim.lease.is_some())
+            .map(|(sid, _)| sid)
+            .collect()
+    } else {
+        sids.to_vec()
+    };
+    let default_ttl = app.config.claim_ttl()?;
+    let results = futures::future::join_all(
+        targets
+            .iter()
+            .map(|sid| claims.renew(sid, ttl, default_ttl)),
+    )
+    .await;
+    let mut report = RenewReport::default();
+    for (sid, result) in targets.into_iter().zip(results) {
+        match result? {
+            Renew::Renewed(claim) => report.renewed.push((sid, claim)),
+            Renew::NotHeld(n) => report.lost.push((sid, n.holder)),
+            Renew::NoLease => report.no_lease += 1,
+        }
+    }
+    Ok(report)
+}
