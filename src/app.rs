@@ -104,7 +104,7 @@ impl App {
         step: Option<Option<String>>,
         summary: Option<String>,
     ) -> anyhow::Result<()> {
-        let existing = self.read_presence().await?;
+        let existing = self.presence().await?;
         if let Some(agent) = &existing {
             let fresh = agent
                 .heartbeat
@@ -124,18 +124,8 @@ impl App {
         Ok(())
     }
 
-    /// Rewrites `agents/<me>.json` now, whatever its age (`heartbeat`); returns the
-    /// heartbeat written.
-    pub async fn write_presence(
-        &self,
-        step: Option<Option<String>>,
-        summary: Option<String>,
-    ) -> anyhow::Result<String> {
-        let existing = self.read_presence().await?;
-        self.put_presence(existing, step, summary).await
-    }
-
-    async fn read_presence(&self) -> anyhow::Result<Option<Agent>> {
+    /// The caller's presence record, if it has a readable one.
+    pub async fn presence(&self) -> anyhow::Result<Option<Agent>> {
         match self.read::<Agent>(&keys::agent(self.agent())).await {
             Ok(doc) => Ok(doc.map(|d| d.value)),
             // A corrupt record is replaced rather than kept failing every command.
@@ -144,7 +134,9 @@ impl App {
         }
     }
 
-    async fn put_presence(
+    /// Writes the caller's presence record now, updated from `existing`; returns the
+    /// heartbeat written.
+    pub async fn put_presence(
         &self,
         existing: Option<Agent>,
         step: Option<Option<String>>,

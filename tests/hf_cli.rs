@@ -163,3 +163,46 @@ fn claims_are_best_effort_and_say_so() {
         .unwrap();
     assert_eq!(stdout(&out).trim(), "step-1: in_progress (agent: alice)");
 }
+
+#[test]
+fn leases_expire_and_takeover_is_best_effort_and_says_so() {
+    let p = HfProject::new();
+    assert!(p.init("tester/leases", &[]).status.success());
+    let run = |agent: &str, args: &[&str]| p.cmd(agent).args(args).output().unwrap();
+    let out = run("alice", &["claim", "s", "--ttl", "1s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let claim: serde_json::Value =
+        serde_json::from_str(stdout(&run("bob", &["--json", "step-status", "s"])).trim()).unwrap();
+    assert_eq!(claim["claim"]["generation"], 1);
+    assert_eq!(claim["claim"]["lease"]["ttl_s"], 1);
+
+    // Native buckets have no store clock: the writer's expires_at against ours.
+    let started = std::time::Instant::now();
+    let out = loop {
+        let out = run("bob", &["claim", "s", "--ttl", "1m"]);
+        if out.status.success() {
+            break out;
+        }
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(started.elapsed().as_secs() < 30, "never expired");
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    };
+    assert!(
+        started.elapsed().as_millis() >= 2000,
+        "not before the skew allowance: {:?}",
+        started.elapsed()
+    );
+    assert!(stdout(&out).contains("Took over from alice (generation 1 → 2)"));
+    assert!(stderr(&out).contains("best-effort"), "{}", stderr(&out));
+
+    let out = run("bob", &["renew", "s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run("alice", &["complete", "s"]);
+    assert_eq!(out.status.code(), Some(3), "fenced: {}", stderr(&out));
+    let out = run("bob", &["release", "s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&run("alice", &["step-status", "s"])).trim(),
+        "s: pending"
+    );
+}

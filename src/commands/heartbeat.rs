@@ -1,6 +1,7 @@
 //! `heartbeat [--summary TEXT]`: one call for a harness hook to run every minute. It
 //! rewrites the agent's presence record (always, unlike the refresh other commands do in
-//! passing) and renews every lease the agent holds. A lease that was taken over is exit 3.
+//! passing) and renews every lease the agent holds. A lease that was taken over (found
+//! through the step its presence record names) is exit 3.
 
 use serde_json::json;
 
@@ -10,9 +11,11 @@ use crate::cli::HeartbeatArgs;
 use crate::outcome::Outcome;
 
 pub async fn run(app: &App, args: HeartbeatArgs) -> anyhow::Result<Outcome> {
+    let record = app.presence().await?;
+    let believed = record.as_ref().and_then(|a| a.step.clone());
     let (presence, report) = tokio::join!(
-        app.write_presence(None, args.summary.clone()),
-        renew::renew(app, &[], None)
+        app.put_presence(record, None, args.summary.clone()),
+        renew::renew(app, &[], None, believed.as_deref())
     );
     let (heartbeat, report) = (presence?, report?);
     let mut lines = vec![format!("Heartbeat as {} at {heartbeat}", app.agent())];

@@ -21,7 +21,7 @@ pub async fn run(app: &App, args: RenewArgs) -> anyhow::Result<Outcome> {
         .map(|s| ids::normalize_step(s))
         .collect::<Result<Vec<_>, _>>()?;
     let ttl = args.ttl.as_deref().map(lease::parse_ttl).transpose()?;
-    let report = renew(app, &sids, ttl).await?;
+    let report = renew(app, &sids, ttl, None).await?;
     if !args.steps.is_empty() && report.no_lease == sids.len() {
         return Err(UsageError {
             message: "nothing to renew: these claims have no lease".into(),
@@ -107,14 +107,17 @@ impl RenewReport {
     }
 }
 
-/// Renews `sids`, or every leased claim the caller holds when `sids` is empty.
+/// Renews `sids`, or every leased claim the caller holds when `sids` is empty. `also` is
+/// a step the caller believes it holds (its presence record's): if someone else holds it
+/// now, it is reported lost.
 pub async fn renew(
     app: &App,
     sids: &[String],
     ttl: Option<Duration>,
+    also: Option<&str>,
 ) -> anyhow::Result<RenewReport> {
     let claims = Claims::new(app.store.as_ref(), app.agent());
-    let targets: Vec<String> = if sids.is_empty() {
+    let mut targets: Vec<String> = if sids.is_empty() {
         claims
             .held()
             .await?
@@ -125,6 +128,8 @@ pub async fn renew(
     } else {
         sids.to_vec()
     };
+    let also = also.filter(|sid| !targets.iter().any(|t| t == sid));
+    targets.extend(also.map(str::to_string));
     let default_ttl = app.config.claim_ttl()?;
     let results = futures::future::join_all(
         targets
@@ -136,7 +141,10 @@ pub async fn renew(
     for (sid, result) in targets.into_iter().zip(results) {
         match result? {
             Renew::Renewed(claim) => report.renewed.push((sid, claim)),
+            // A believed step that nobody holds (or the caller itself, unleased) is no loss.
+            Renew::NotHeld(n) if Some(sid.as_str()) == also && n.holder.is_none() => {}
             Renew::NotHeld(n) => report.lost.push((sid, n.holder)),
+            Renew::NoLease if Some(sid.as_str()) == also => {}
             Renew::NoLease => report.no_lease += 1,
         }
     }

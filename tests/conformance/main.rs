@@ -40,6 +40,7 @@ macro_rules! all_backends {
 
 all_backends!(
     round_trip_and_versions,
+    store_clock_measures_age,
     missing_keys_and_deletes,
     listing_order_prefix_and_start_after,
     listing_paginates_past_1000_keys,
