@@ -71,7 +71,7 @@ impl Standing {
     pub fn describe(self) -> String {
         match self {
             Standing::Held => "no lease".into(),
-            Standing::Leased { left } => format!("{} left", time::age_secs(left.as_secs() as i64)),
+            Standing::Leased { left } => format!("{} left", time::age_secs(rounded(left))),
             Standing::Expired { ago } => {
                 format!("expired {} ago", time::age_secs(ago.as_secs() as i64))
             }
@@ -89,6 +89,17 @@ impl Standing {
             Standing::Released => "released",
             Standing::Finished => "finished",
         }
+    }
+}
+
+/// Time left to the nearest unit it is shown in, so a fresh `10m` lease reads `10m left`
+/// rather than `9m left`.
+fn rounded(left: Duration) -> i64 {
+    let s = left.as_millis().div_ceil(1000) as i64;
+    match s {
+        s if s < 120 => s,
+        s if s < 7200 => (s + 30) / 60 * 60,
+        s => (s + 1800) / 3600 * 3600,
     }
 }
 
@@ -256,6 +267,14 @@ mod tests {
         let past = judge("2026-11-21T10:00:33Z");
         assert!(!past.is_live() && past.is_takeable());
         assert_eq!(past.describe(), "expired 3s ago");
+        let fresh = Standing::Leased {
+            left: Duration::from_millis(599_100),
+        };
+        assert_eq!(fresh.describe(), "10m left");
+        let short = Standing::Leased {
+            left: Duration::from_millis(4_200),
+        };
+        assert_eq!(short.describe(), "5s left");
     }
 
     #[test]

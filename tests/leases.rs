@@ -89,7 +89,7 @@ fn a_fresh_claim_records_lease_generation_and_token_and_blocks_others() {
         assert_eq!(build["generation"], 1);
         assert!((590..=600).contains(&build["lease_left_s"].as_i64().unwrap()));
         let human = stdout(&p.run("bob", &["agents"]));
-        assert!(human.contains("build (gen 1, 9m left)"), "{human}");
+        assert!(human.contains("build (gen 1, 10m left)"), "{human}");
         let status = json_out(&p.run("bob", &["--json", "status"]));
         let step = status["steps"]
             .as_array()
@@ -240,7 +240,7 @@ fn release_then_claim_takes_over_at_once_with_the_next_generation() {
         assert!(claim.get("released_at").is_none());
         assert_eq!(
             stdout(&p.run("alice", &["step-status", "lint"])).trim(),
-            "lint: in_progress (agent: bob) · claim generation 2, 9m left"
+            "lint: in_progress (agent: bob) · claim generation 2, 10m left"
         );
     }
 }
