@@ -938,3 +938,46 @@ fn status_unread_matches_the_python_tool_and_inbox_new() {
     assert_eq!(unread_of(RS), Some(Value::from(shown)));
     assert_eq!(rs_boxes, py_boxes, "rust status vs python status");
 }
+
+/// Leases are additions the Python tool ignores: it sees a leased claim as an ordinary
+/// held one, reads released steps as pending, and its own (lease-less) claims read here as
+/// generation 1 that never expire.
+#[test]
+fn leased_claims_read_as_ordinary_claims_in_the_python_tool() {
+    let Some(Shared { p, py }) = shared() else {
+        return;
+    };
+    rs_ok(&p.run(RS, &["claim", "Lease.One", "--ttl", "10m"]));
+    let claim = p.json("steps/lease-one/claim.json").unwrap();
+    assert_eq!(claim["lease"]["ttl_s"], 600);
+    let err = failed(&py.run(PY, &["claim", "lease.one"]), 1);
+    assert!(err.contains(RS), "python names our holder: {err}");
+    assert_eq!(p.json("steps/lease-one/claim.json").unwrap(), claim);
+    assert!(
+        py_ok(&py.run(PY, &["step-status", "lease.one"])).contains("in_progress"),
+        "python reads the leased step as in progress"
+    );
+
+    // Released: both tools read the step as pending (the claim stays, marked).
+    rs_ok(&p.run(RS, &["release", "lease.one"]));
+    assert!(py_ok(&py.run(PY, &["step-status", "lease.one"])).contains("pending"));
+    assert_eq!(
+        rs_ok(&p.run(RS, &["step-status", "lease.one"])),
+        "lease.one: pending\n"
+    );
+
+    // A Python claim has no lease: generation 1, never expires, nobody takes it over.
+    py_ok(&py.run(PY, &["claim", "py.step"]));
+    let v = parse_json(&rs_ok(&p.run(RS, &["--json", "step-status", "py.step"])));
+    assert_eq!(v["claim"]["generation"], 1);
+    assert_eq!(v["claim"]["state"], "held");
+    assert!(v["claim"]["lease_left_s"].is_null());
+    let err = failed(&p.run(RS, &["claim", "py.step", "--ttl", "1m"]), 3);
+    assert!(err.contains(&format!("already claimed by {PY}")), "{err}");
+    // And its holder may still complete it from Python.
+    py_ok(&py.run(PY, &["complete", "py.step"]));
+    assert_eq!(
+        rs_ok(&p.run(RS, &["step-status", "py.step"])),
+        format!("py.step: complete (agent: {PY})\n")
+    );
+}
