@@ -87,7 +87,9 @@ pub enum Renew {
 #[derive(Clone, Debug)]
 pub enum Finish {
     Finished {
-        claim: Claim,
+        /// The claim as marked finished; `None` when it was left alone (no claim, or a
+        /// plain one).
+        claim: Option<Claim>,
         /// The holder the step was taken from with `--force`.
         forced_from: Option<String>,
     },
@@ -134,13 +136,16 @@ impl<'a> Claims<'a> {
     }
 
     /// A new holding by the caller.
+    /// A fresh claim without a TTL is exactly the Python tool's `{agent, claimed_at}`;
+    /// leases, takeovers and re-claims carry the lease fields.
     fn holding(&self, now: DateTime<Utc>, ttl: Option<Duration>, generation: u64) -> Claim {
+        let plain = ttl.is_none() && generation == 1;
         Claim {
             agent: self.agent.to_string(),
             claimed_at: Some(time::format(now)),
             lease: ttl.map(|ttl| lease_from(now, ttl, None)),
-            generation: Some(generation),
-            token: Some(new_token()),
+            generation: (!plain).then_some(generation),
+            token: (!plain).then(new_token),
             ..Default::default()
         }
     }
@@ -172,13 +177,14 @@ impl<'a> Claims<'a> {
                 let status = status.unwrap_or_else(|| docs::COMPLETE.into());
                 return Ok(Acquire::Finished { holder, status });
             }
-            if !current.standing.is_takeable() {
-                return Ok(Acquire::Held { holder, current });
-            }
-            // A step completed by a tool that leaves the claim alone is never taken over.
+            // A step completed under a claim left alone (a plain claim, or the Python
+            // tool's) is never taken over either, and is reported as complete.
             if self.step_complete(sid).await? {
                 let status = docs::COMPLETE.into();
                 return Ok(Acquire::Finished { holder, status });
+            }
+            if !current.standing.is_takeable() {
+                return Ok(Acquire::Held { holder, current });
             }
             let mut next = self.holding(now, ttl, current.claim.generation() + 1);
             next.previous_holder = Some(holder.clone());
@@ -235,6 +241,8 @@ impl<'a> Claims<'a> {
                 return Ok(Renew::NoLease);
             };
             let mut next = cur.claim.clone();
+            next.generation.get_or_insert(1);
+            next.token.get_or_insert_with(new_token);
             let mut now = time::now();
             next.lease = Some(lease_from(now, ttl, Some(now)));
             // The version must change, so the body must: never write the same bytes twice.
@@ -281,7 +289,6 @@ impl<'a> Claims<'a> {
 
     /// Marks the claim on `sid` finished with `status`, by compare-and-swap against the
     /// version `read` saw: a takeover that races the completion is decided by the store.
-    /// Without a claim, a finished one is created, so the step is not claimed afterwards.
     pub async fn finish(
         &self,
         sid: &str,
@@ -294,7 +301,24 @@ impl<'a> Claims<'a> {
         for _ in 0..ATTEMPTS {
             let now = time::now_iso();
             let (mut next, mode, forced_from) = match current.take() {
-                None => (self.holding(time::now(), None, 1), PutMode::Create, None),
+                // No claim, or a plain one (no lease, never taken over): nothing can take
+                // it over, so it is left exactly as the Python tool leaves it.
+                None => {
+                    return Ok(Finish::Finished {
+                        claim: None,
+                        forced_from: None,
+                    });
+                }
+                Some(cur) if cur.claim.is_plain() => {
+                    let holder = cur.claim.agent.clone();
+                    if holder != self.agent && !force {
+                        return Ok(Finish::NotHeld(not_held(cur)));
+                    }
+                    return Ok(Finish::Finished {
+                        claim: None,
+                        forced_from: (holder != self.agent).then_some(holder),
+                    });
+                }
                 Some(cur) => {
                     let holder = cur.claim.agent.clone();
                     let vacant = cur.standing == Standing::Released;
@@ -318,7 +342,7 @@ impl<'a> Claims<'a> {
             match self.write(sid, &next, mode).await? {
                 Ok(()) => {
                     return Ok(Finish::Finished {
-                        claim: next,
+                        claim: Some(next),
                         forced_from,
                     });
                 }

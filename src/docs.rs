@@ -95,6 +95,16 @@ impl Claim {
     pub fn generation(&self) -> u64 {
         self.generation.unwrap_or(1)
     }
+
+    /// The Python tool's claim: none of the lease fields, so it never expires and is never
+    /// taken over.
+    pub fn is_plain(&self) -> bool {
+        self.lease.is_none()
+            && self.generation.is_none()
+            && self.token.is_none()
+            && self.released_at.is_none()
+            && self.finished_at.is_none()
+    }
 }
 
 /// A claim's lease: `ttl_s` seconds from the claim's last write, by the store's clock.

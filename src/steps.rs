@@ -4,11 +4,16 @@
 //! holder even before its status is written (the crash window of contract section 3), a
 //! released claim as `pending`, a finished claim as the status it finished with.
 
+use futures::StreamExt;
+
 use crate::app::{App, Doc};
 use crate::claims::{Claims, Current};
 use crate::docs::{self, Status};
 use crate::keys;
 use crate::lease::Standing;
+
+/// Documents fetched at once when reading every step.
+const FETCH_CONCURRENCY: usize = 32;
 
 #[derive(Clone, Debug)]
 pub struct StepView {
@@ -51,13 +56,36 @@ impl StepView {
             .or_else(|| self.claim.as_ref().map(|c| c.claim.agent.as_str()))
     }
 
-    /// Who holds the claim now, if anyone (a released or finished claim has no holder).
+    /// Who holds the claim now, if anyone: a released or finished claim, or one on a step
+    /// whose status is final (a plain claim stays behind after `complete`), has no holder.
     pub fn holder(&self) -> Option<&str> {
+        let settled = self
+            .status
+            .as_ref()
+            .is_some_and(|s| is_terminal(&s.value.status));
         self.claim
             .as_ref()
-            .filter(|c| !matches!(c.standing, Standing::Released | Standing::Finished))
+            .filter(|c| !settled && !matches!(c.standing, Standing::Released | Standing::Finished))
             .map(|c| c.claim.agent.as_str())
     }
+}
+
+/// Every step that has any document, read concurrently, in step-id order.
+pub async fn read_all(app: &App) -> anyhow::Result<Vec<StepView>> {
+    let entries = app.store.list(keys::STEPS_DIR, None).await?;
+    let mut sids: Vec<String> = entries
+        .iter()
+        .filter_map(|e| keys::step_of(&e.key))
+        .map(str::to_string)
+        .collect();
+    sids.dedup();
+    futures::stream::iter(sids)
+        .map(|sid| async move { read(app, &sid).await })
+        .buffered(FETCH_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// Reads a step's claim and status concurrently.

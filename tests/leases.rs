@@ -76,8 +76,10 @@ fn a_fresh_claim_records_lease_generation_and_token_and_blocks_others() {
         config.as_object_mut().unwrap().remove("claim_ttl");
         std::fs::write(&p.config_path, config.to_string()).unwrap();
         ok(&p.run("alice", &["claim", "docs"]));
+        // Without a lease, the document is exactly the Python tool's.
         let plain = p.json("steps/docs/claim.json").unwrap();
-        assert!(plain.get("lease").is_none() && plain["generation"] == 1);
+        let fields: Vec<&String> = plain.as_object().unwrap().keys().collect();
+        assert_eq!(fields, ["agent", "claimed_at"]);
 
         // `agents` and `status` show each claim's holder, generation and time left.
         let agents = json_out(&p.run("bob", &["--json", "agents"]));

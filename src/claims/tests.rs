@@ -184,12 +184,38 @@ fn a_fresh_claim_carries_generation_token_and_lease() {
 }
 
 #[test]
+fn a_claim_without_a_ttl_is_the_python_tools_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fake(&dir, true);
+    block_on(async {
+        let (claim, _) = won(Claims::new(&store, "ana").acquire("s", None).await.unwrap());
+        assert!(claim.is_plain());
+        let body = store.get("steps/s/claim.json").await.unwrap().body;
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let fields: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(fields, ["agent", "claimed_at"]);
+        // Renewing it with a TTL makes it a leased claim.
+        let renewed = Claims::new(&store, "ana")
+            .renew("s", TEN_S, None)
+            .await
+            .unwrap();
+        let Renew::Renewed(c) = renewed else {
+            panic!("{renewed:?}")
+        };
+        assert_eq!((c.generation, c.token.is_some()), (Some(1), true));
+    });
+}
+
+#[test]
 fn a_lost_response_to_a_winning_create_is_still_a_win() {
     let dir = tempfile::tempdir().unwrap();
     let store = fake(&dir, true);
     block_on(async {
         store.lose_next.store(true, Ordering::SeqCst);
-        let (claim, _) = won(Claims::new(&store, "ana").acquire("s", None).await.unwrap());
+        let (claim, _) = won(Claims::new(&store, "ana")
+            .acquire("s", TEN_S)
+            .await
+            .unwrap());
         assert!(
             !store.lose_next.load(Ordering::SeqCst),
             "the loss was injected"
@@ -380,6 +406,7 @@ fn a_fenced_completion_changes_nothing() {
         let fresh = ana.read("s").await.unwrap();
         match ana.finish("s", fresh, docs::COMPLETE, true).await.unwrap() {
             Finish::Finished { claim, forced_from } => {
+                let claim = claim.expect("a leased claim is marked");
                 assert_eq!(forced_from.as_deref(), Some("bob"));
                 assert_eq!(claim.generation, Some(3));
                 assert_eq!(claim.finished_status.as_deref(), Some(docs::COMPLETE));
@@ -413,20 +440,25 @@ fn finishing_races_a_renewal_by_the_same_holder_and_survives_a_lost_response() {
         match ana.finish("s", read, docs::BLOCKED, false).await.unwrap() {
             Finish::Finished { claim, forced_from } => {
                 assert!(forced_from.is_none());
-                assert_eq!(stored(&store, "s").await, claim);
+                assert_eq!(Some(stored(&store, "s").await), claim);
             }
             other => panic!("{other:?}"),
         }
-        // Completing a step nobody claimed leaves a finished claim behind.
+        // A step nobody claimed, and a plain claim, are left exactly as they are.
         let cy = Claims::new(&store, "cy");
         match cy.finish("t", None, docs::COMPLETE, false).await.unwrap() {
-            Finish::Finished { claim, .. } => assert_eq!(claim.generation, Some(1)),
+            Finish::Finished { claim, .. } => assert!(claim.is_none()),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(
-            cy.acquire("t", None).await.unwrap(),
-            Acquire::Finished { .. }
-        ));
+        assert!(cy.read("t").await.unwrap().is_none());
+        won(cy.acquire("p", None).await.unwrap());
+        let plain = stored(&store, "p").await;
+        let read = cy.read("p").await.unwrap();
+        match cy.finish("p", read, docs::COMPLETE, false).await.unwrap() {
+            Finish::Finished { claim, .. } => assert!(claim.is_none()),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(stored(&store, "p").await, plain);
     });
 }
 

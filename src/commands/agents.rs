@@ -5,7 +5,7 @@ use futures::StreamExt;
 use serde_json::json;
 
 use crate::app::{App, STALE_AFTER, decode};
-use crate::claims::Claims;
+use crate::steps::{self, StepView};
 use crate::docs::Agent;
 use crate::keys;
 use crate::lease::Standing;
@@ -65,11 +65,30 @@ impl AgentRow {
     }
 }
 
-/// Every presence record, sorted by id; corrupt ones are reported and skipped.
+/// Every presence record with the claims each agent holds, sorted by id.
 pub async fn rows(app: &App) -> anyhow::Result<Vec<AgentRow>> {
-    let claims = Claims::new(app.store.as_ref(), app.agent());
-    let (entries, all_claims) = tokio::join!(app.store.list(keys::AGENTS_DIR, None), claims.all());
-    let (entries, all_claims) = (entries?, all_claims?);
+    let (rows, steps) = tokio::join!(presence_rows(app), steps::read_all(app));
+    let mut rows = rows?;
+    attach_claims(&mut rows, &steps?);
+    Ok(rows)
+}
+
+/// Fills each row's claims from the steps its agent holds.
+pub fn attach_claims(rows: &mut [AgentRow], steps: &[StepView]) {
+    for row in rows {
+        row.claims = steps
+            .iter()
+            .filter(|v| v.holder() == Some(row.agent.id.as_str()))
+            .filter_map(|v| v.claim.as_ref().map(|c| (v, c)))
+            .map(|(v, c)| (v.sid.clone(), c.claim.generation(), c.standing))
+            .collect();
+    }
+}
+
+/// Every presence record, sorted by id, without claims; corrupt ones are reported and
+/// skipped.
+pub async fn presence_rows(app: &App) -> anyhow::Result<Vec<AgentRow>> {
+    let entries = app.store.list(keys::AGENTS_DIR, None).await?;
     let now = time::now();
     let fetched: Vec<_> = futures::stream::iter(
         entries
@@ -106,17 +125,11 @@ pub async fn rows(app: &App) -> anyhow::Result<Vec<AgentRow>> {
             Some(s) if s <= STALE_AFTER.as_secs() as i64 => "active",
             _ => "stale",
         };
-        let claims = all_claims
-            .iter()
-            .filter(|(_, c)| c.claim.agent == agent.id)
-            .filter(|(_, c)| !matches!(c.standing, Standing::Released | Standing::Finished))
-            .map(|(sid, c)| (sid.clone(), c.claim.generation(), c.standing))
-            .collect();
         rows.push(AgentRow {
             agent,
             live,
             age_s,
-            claims,
+            claims: vec![],
         });
     }
     rows.sort_by(|a, b| a.agent.id.cmp(&b.agent.id));

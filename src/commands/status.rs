@@ -10,7 +10,6 @@ use serde_json::json;
 use super::agents::{self, FETCH_CONCURRENCY};
 use super::claim::claim_json;
 use crate::app::App;
-use crate::claims::Current;
 use crate::cli::StatusArgs;
 use crate::docs::Cursor;
 use crate::keys;
@@ -44,12 +43,14 @@ pub async fn run(app: &App, args: StatusArgs) -> anyhow::Result<Outcome> {
 
 async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
     let (agents, steps, mailboxes, sessions) = tokio::join!(
-        agents::rows(app),
-        step_rows(app),
+        agents::presence_rows(app),
+        steps::read_all(app),
         mailbox_rows(app),
         session_summary(app)
     );
-    let (agents, steps, mailboxes, sessions) = (agents?, steps?, mailboxes?, sessions?);
+    let (mut agents, steps, mailboxes, sessions) = (agents?, steps?, mailboxes?, sessions?);
+    // The step views hold every claim already: the agent rows take theirs from there.
+    agents::attach_claims(&mut agents, &steps);
 
     let mut out = vec![format!(
         "project {} · backend {} · {}",
@@ -75,7 +76,7 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
     }
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for s in &steps {
-        *counts.entry(s.state.as_str()).or_default() += 1;
+        *counts.entry(s.state()).or_default() += 1;
     }
     let tally: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
     out.push(String::new());
@@ -92,14 +93,13 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
         out.push(format!(
             "  {:<24} {:<12}{}{}",
             s.sid,
-            s.state,
-            s.agent
-                .as_deref()
+            s.state(),
+            s.agent()
                 .map(|a| format!(" (agent: {a})"))
                 .unwrap_or_default(),
             s.claim
                 .as_ref()
-                .filter(|c| s.holder.is_some() && c.claim.lease.is_some())
+                .filter(|c| s.holder().is_some() && c.claim.lease.is_some())
                 .map(|c| format!(" · gen {}, {}", c.claim.generation(), c.standing.describe()))
                 .unwrap_or_default()
         ));
@@ -133,52 +133,15 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
         "agents": agents.iter().map(agents::AgentRow::to_json).collect::<Vec<_>>(),
         "steps": steps.iter().map(|s| json!({
             "id": s.sid,
-            "status": s.state,
-            "agent": s.agent,
-            "holder": s.holder,
+            "status": s.state(),
+            "agent": s.agent(),
+            "holder": s.holder(),
             "claim": s.claim.as_ref().map(|c| claim_json(&c.claim, Some(c.standing))),
         })).collect::<Vec<_>>(),
         "mailboxes": mailboxes.iter().map(|(agent, total, unread)| json!({"agent": agent, "total": total, "unread": unread})).collect::<Vec<_>>(),
         "sessions": {"count": sessions.0, "total_uploaded_bytes": sessions.1, "last_uploaded_at": sessions.2},
     });
     Ok((out.join("\n"), json))
-}
-
-/// One step as `status` shows it.
-struct StepRow {
-    sid: String,
-    state: String,
-    agent: Option<String>,
-    holder: Option<String>,
-    claim: Option<Current>,
-}
-
-/// Every step that has any document.
-async fn step_rows(app: &App) -> anyhow::Result<Vec<StepRow>> {
-    let entries = app.store.list(keys::STEPS_DIR, None).await?;
-    let mut sids: Vec<String> = entries
-        .iter()
-        .filter_map(|e| keys::step_of(&e.key))
-        .map(str::to_string)
-        .collect();
-    sids.dedup();
-    let views: Vec<_> = futures::stream::iter(sids)
-        .map(|sid| async move { steps::read(app, &sid).await })
-        .buffered(FETCH_CONCURRENCY)
-        .collect()
-        .await;
-    let mut rows = Vec::new();
-    for view in views {
-        let view = view?;
-        rows.push(StepRow {
-            state: view.state().to_string(),
-            agent: view.agent().map(str::to_string),
-            holder: view.holder().map(str::to_string),
-            sid: view.sid,
-            claim: view.claim,
-        });
-    }
-    Ok(rows)
 }
 
 /// `(mailbox, messages, unread)`, one row per mailbox holding messages or with a read
