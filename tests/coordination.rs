@@ -55,19 +55,8 @@ fn sixteen_concurrent_claimers_one_winner() {
     for p in Project::all() {
         for round in 0..2 {
             let step = format!("race-{round}");
-            let children: Vec<_> = (0..16)
-                .map(|i| {
-                    let mut cmd = p.std_cmd(&format!("agent-{i:02}"));
-                    cmd.args(["claim", &step])
-                        .stdout(Stdio::piped())
-                        .stderr(Stdio::piped());
-                    cmd.spawn().unwrap()
-                })
-                .collect();
-            let outs: Vec<_> = children
-                .into_iter()
-                .map(|c| c.wait_with_output().unwrap())
-                .collect();
+            let agents: Vec<String> = (0..16).map(|i| format!("agent-{i:02}")).collect();
+            let outs = p.race(&agents, &["claim", &step]);
             let winners: Vec<usize> = (0..16).filter(|&i| code(&outs[i]) == 0).collect();
             let losers = outs.iter().filter(|o| code(o) == 3).count();
             assert_eq!(winners.len(), 1, "{:?}: exactly one winner", p.kind);

@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -115,19 +114,8 @@ fn after_expiry_exactly_one_of_five_concurrent_claimers_takes_over() {
     for p in Project::all() {
         ok(&p.run("alice", &["claim", "deploy", "--ttl", "1s"]));
         let waited = wait_takeable(&p, "deploy");
-        let children: Vec<_> = (0..5)
-            .map(|i| {
-                let mut cmd = p.std_cmd(&format!("taker-{i}"));
-                cmd.args(["claim", "deploy", "--ttl", "1m"])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped());
-                cmd.spawn().unwrap()
-            })
-            .collect();
-        let outs: Vec<_> = children
-            .into_iter()
-            .map(|c| c.wait_with_output().unwrap())
-            .collect();
+        let takers: Vec<String> = (0..5).map(|i| format!("taker-{i}")).collect();
+        let outs = p.race(&takers, &["claim", "deploy", "--ttl", "1m"]);
         let winners: Vec<usize> = (0..5).filter(|&i| code(&outs[i]) == 0).collect();
         assert_eq!(winners.len(), 1, "{:?}: exactly one taker wins", p.kind);
         let winner = format!("taker-{}", winners[0]);

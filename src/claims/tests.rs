@@ -140,6 +140,11 @@ fn fake(dir: &tempfile::TempDir, exact: bool) -> Fake {
 
 const TEN_S: Option<Duration> = Some(Duration::from_secs(10));
 
+/// `who` claims `sid` with a 10 s lease.
+async fn claim(store: &Fake, who: &str, sid: &str) -> Acquire {
+    Claims::new(store, who).acquire(sid, TEN_S).await.unwrap()
+}
+
 async fn stored(store: &Fake, sid: &str) -> Claim {
     Claims::new(store, "reader")
         .read(sid)
@@ -161,10 +166,7 @@ fn a_fresh_claim_carries_generation_token_and_lease() {
     let dir = tempfile::tempdir().unwrap();
     let store = fake(&dir, true);
     block_on(async {
-        let (claim, took) = won(Claims::new(&store, "ana")
-            .acquire("s", TEN_S)
-            .await
-            .unwrap());
+        let (claim, took) = won(claim(&store, "ana", "s").await);
         assert!(took.is_none());
         assert_eq!(claim.generation, Some(1));
         assert_eq!(claim.token.as_ref().map(String::len), Some(32));
@@ -212,10 +214,7 @@ fn a_lost_response_to_a_winning_create_is_still_a_win() {
     let store = fake(&dir, true);
     block_on(async {
         store.lose_next.store(true, Ordering::SeqCst);
-        let (claim, _) = won(Claims::new(&store, "ana")
-            .acquire("s", TEN_S)
-            .await
-            .unwrap());
+        let (claim, _) = won(claim(&store, "ana", "s").await);
         assert!(
             !store.lose_next.load(Ordering::SeqCst),
             "the loss was injected"
@@ -233,16 +232,10 @@ fn expiry_then_exactly_one_takeover_with_the_next_generation() {
     let dir = tempfile::tempdir().unwrap();
     let store = fake(&dir, true);
     block_on(async {
-        won(Claims::new(&store, "ana")
-            .acquire("s", TEN_S)
-            .await
-            .unwrap());
+        won(claim(&store, "ana", "s").await);
         // Expired, but within the skew allowance: still ana's.
         store.advance(11);
-        let early = Claims::new(&store, "bob")
-            .acquire("s", TEN_S)
-            .await
-            .unwrap();
+        let early = claim(&store, "bob", "s").await;
         assert!(matches!(early, Acquire::Held { holder, .. } if holder == "ana"));
         store.advance(3);
         let takers = ["bob", "cy", "dee", "eve", "fay"];
@@ -280,16 +273,10 @@ fn a_lost_response_to_a_winning_takeover_is_still_a_win() {
     let dir = tempfile::tempdir().unwrap();
     let store = fake(&dir, true);
     block_on(async {
-        won(Claims::new(&store, "ana")
-            .acquire("s", TEN_S)
-            .await
-            .unwrap());
+        won(claim(&store, "ana", "s").await);
         store.advance(60);
         store.lose_next.store(true, Ordering::SeqCst);
-        let (claim, took) = won(Claims::new(&store, "bob")
-            .acquire("s", TEN_S)
-            .await
-            .unwrap());
+        let (claim, took) = won(claim(&store, "bob", "s").await);
         assert!(
             !store.lose_next.load(Ordering::SeqCst),
             "the loss was injected"
@@ -304,10 +291,7 @@ fn renew_by_holder_changes_the_version_and_a_stranger_learns_the_holder() {
     let dir = tempfile::tempdir().unwrap();
     let store = fake(&dir, true);
     block_on(async {
-        won(Claims::new(&store, "ana")
-            .acquire("s", TEN_S)
-            .await
-            .unwrap());
+        won(claim(&store, "ana", "s").await);
         let before = Claims::new(&store, "ana").read("s").await.unwrap().unwrap();
         store.advance(8);
         store.lose_next.store(true, Ordering::SeqCst);
@@ -350,10 +334,7 @@ fn release_then_claim_is_a_takeover_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = fake(&dir, true);
     block_on(async {
-        won(Claims::new(&store, "ana")
-            .acquire("s", TEN_S)
-            .await
-            .unwrap());
+        won(claim(&store, "ana", "s").await);
         let stranger = Claims::new(&store, "bob").release("s").await.unwrap();
         assert_eq!(stranger.unwrap_err().holder.as_deref(), Some("ana"));
         let released = Claims::new(&store, "ana")
@@ -362,10 +343,7 @@ fn release_then_claim_is_a_takeover_at_once() {
             .unwrap()
             .unwrap();
         assert!(released.released_at.is_some() && released.lease.is_none());
-        let (claim, took) = won(Claims::new(&store, "bob")
-            .acquire("s", TEN_S)
-            .await
-            .unwrap());
+        let (claim, took) = won(claim(&store, "bob", "s").await);
         let took = took.unwrap();
         assert_eq!(took.standing, Standing::Released);
         assert_eq!(claim.generation, Some(2));
@@ -377,17 +355,11 @@ fn a_fenced_completion_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = fake(&dir, true);
     block_on(async {
-        won(Claims::new(&store, "ana")
-            .acquire("s", TEN_S)
-            .await
-            .unwrap());
+        won(claim(&store, "ana", "s").await);
         // ana read the claim before it expired, then stalled; bob took over.
         let stale_read = Claims::new(&store, "ana").read("s").await.unwrap();
         store.advance(60);
-        won(Claims::new(&store, "bob")
-            .acquire("s", TEN_S)
-            .await
-            .unwrap());
+        won(claim(&store, "bob", "s").await);
         let after_takeover = stored(&store, "s").await;
         let ana = Claims::new(&store, "ana");
         assert_eq!(ana.fenced("s").await.unwrap().as_deref(), Some("bob"));
@@ -415,10 +387,7 @@ fn a_fenced_completion_changes_nothing() {
         }
         // A finished step is never taken over.
         store.advance(3600);
-        let late = Claims::new(&store, "dee")
-            .acquire("s", TEN_S)
-            .await
-            .unwrap();
+        let late = claim(&store, "dee", "s").await;
         assert!(matches!(late, Acquire::Finished { holder, .. } if holder == "ana"));
     });
 }
@@ -500,10 +469,7 @@ fn held_lists_only_the_callers_live_claims() {
         for sid in ["a", "b", "c"] {
             won(ana.acquire(sid, TEN_S).await.unwrap());
         }
-        won(Claims::new(&store, "bob")
-            .acquire("d", TEN_S)
-            .await
-            .unwrap());
+        won(claim(&store, "bob", "d").await);
         ana.release("b").await.unwrap().unwrap();
         let cur = ana.read("c").await.unwrap();
         ana.finish("c", cur, docs::COMPLETE, false).await.unwrap();

@@ -5,11 +5,11 @@ use futures::StreamExt;
 use serde_json::json;
 
 use crate::app::{App, STALE_AFTER, decode};
-use crate::steps::{self, StepView};
 use crate::docs::Agent;
 use crate::keys;
 use crate::lease::Standing;
 use crate::outcome::Outcome;
+use crate::steps::{self, StepView};
 use crate::time;
 
 /// Bodies fetched at once when reading many small documents.

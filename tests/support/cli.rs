@@ -136,6 +136,24 @@ impl Project {
         cmd
     }
 
+    /// Runs `args` once per agent, all processes at once; outputs in `agents` order.
+    pub fn race(&self, agents: &[String], args: &[&str]) -> Vec<Output> {
+        let children: Vec<_> = agents
+            .iter()
+            .map(|agent| {
+                let mut cmd = self.std_cmd(agent);
+                cmd.args(args)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                cmd.spawn().unwrap()
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect()
+    }
+
     /// Runs `args` as `agent` and returns the output.
     pub fn run(&self, agent: &str, args: &[&str]) -> Output {
         self.cmd(agent).args(args).output().unwrap()
