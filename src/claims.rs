@@ -155,20 +155,31 @@ impl<'a> Claims<'a> {
         let key = keys::step_claim(sid);
         let now = time::now();
         let fresh = self.holding(now, ttl, 1);
+        let won = || Acquire::Won {
+            claim: fresh.clone(),
+            took_over: None,
+        };
         let mut seen = None;
         for _ in 0..ATTEMPTS {
-            let current = match seen.take() {
-                Some(current) => current,
-                None => match self.write(sid, &fresh, PutMode::Create).await? {
-                    Ok(()) => {
-                        return Ok(Acquire::Won {
-                            claim: fresh,
-                            took_over: None,
-                        });
+            let (current, complete) = match seen.take() {
+                Some(current) => (current, None),
+                None => match self.put(sid, &fresh, PutMode::Create).await? {
+                    Put::Landed => return Ok(won()),
+                    Put::Taken(current) => (*current, None),
+                    // Losers read the claim and the status at once: one round trip.
+                    Put::Check => {
+                        let (read, complete) =
+                            tokio::join!(self.read(sid), self.step_complete(sid));
+                        let read = read?;
+                        if is_ours(&fresh, &read) {
+                            return Ok(won());
+                        }
+                        match read {
+                            Some(current) => (current, Some(complete?)),
+                            // Deleted since the conflict: create again.
+                            None => continue,
+                        }
                     }
-                    // Deleted since the conflict: create again.
-                    Err(None) => continue,
-                    Err(Some(current)) => current,
                 },
             };
             let holder = current.claim.agent.clone();
@@ -179,7 +190,11 @@ impl<'a> Claims<'a> {
             }
             // A step completed under a claim left alone (a plain claim, or the Python
             // tool's) is never taken over either, and is reported as complete.
-            if self.step_complete(sid).await? {
+            let complete = match complete {
+                Some(complete) => complete,
+                None => self.step_complete(sid).await?,
+            };
+            if complete {
                 let status = docs::COMPLETE.into();
                 return Ok(Acquire::Finished { holder, status });
             }
@@ -395,14 +410,31 @@ impl<'a> Claims<'a> {
     }
 
     /// Writes `doc` as the claim on `sid`; `Ok(Err(current))` when the write lost, with
-    /// what the store holds now (`None`: nothing). Without conditional writes the check
-    /// was the caller's read, and the write is an overwrite confirmed by reading it back.
+    /// what the store holds now (`None`: nothing).
     async fn write(
         &self,
         sid: &str,
         doc: &Claim,
         mode: PutMode,
     ) -> Result<std::result::Result<(), Option<Current>>> {
+        match self.put(sid, doc, mode).await? {
+            Put::Landed => Ok(Ok(())),
+            Put::Taken(current) => Ok(Err(Some(*current))),
+            Put::Check => {
+                let read = self.read(sid).await?;
+                Ok(if is_ours(doc, &read) {
+                    Ok(())
+                } else {
+                    Err(read)
+                })
+            }
+        }
+    }
+
+    /// Puts `doc` as the claim on `sid`. Without conditional writes the check was the
+    /// caller's read (and, for a create, one more here), and the write is an overwrite that
+    /// must be confirmed by reading it back.
+    async fn put(&self, sid: &str, doc: &Claim, mode: PutMode) -> Result<Put> {
         let key = keys::step_claim(sid);
         let mode = if self.exact() {
             mode
@@ -410,7 +442,7 @@ impl<'a> Claims<'a> {
             if mode == PutMode::Create
                 && let Some(existing) = self.read(sid).await?
             {
-                return Ok(Err(Some(existing)));
+                return Ok(Put::Taken(Box::new(existing)));
             }
             PutMode::Overwrite
         };
@@ -420,15 +452,11 @@ impl<'a> Claims<'a> {
             .put(&key, encode(doc), mode, &PutOptions::json())
             .await
         {
-            Ok(_) if !best_effort => return Ok(Ok(())),
-            Ok(_) => {}
-            Err(e) if e.is_conflict() => {}
-            Err(e) => return Err(e.into()),
-        }
-        // A conflict, or a best-effort write: the stored document says who won.
-        match self.read(sid).await? {
-            Some(cur) if cur.claim == *doc => Ok(Ok(())),
-            other => Ok(Err(other)),
+            Ok(_) if !best_effort => Ok(Put::Landed),
+            Ok(_) => Ok(Put::Check),
+            // A conflict: the stored document says who won (perhaps this very write).
+            Err(e) if e.is_conflict() => Ok(Put::Check),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -463,6 +491,20 @@ impl<'a> Claims<'a> {
         }
         Ok(claims)
     }
+}
+
+/// What a claim write came to before any read-back.
+enum Put {
+    Landed,
+    /// Someone else's claim was found before writing (no conditional writes).
+    Taken(Box<Current>),
+    /// A conflict, or a best-effort write: read back and see [`is_ours`].
+    Check,
+}
+
+/// Whether the claim read back after a write is the one written.
+fn is_ours(doc: &Claim, read: &Option<Current>) -> bool {
+    read.as_ref().is_some_and(|current| current.claim == *doc)
 }
 
 fn not_held(cur: Current) -> NotHeld {
