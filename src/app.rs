@@ -94,17 +94,32 @@ impl App {
     /// agent's current step. Skipped when the record is fresh and already says the same.
     /// Failures are reported with `-v` only: presence never fails a command.
     pub async fn refresh_presence(&self, step: Option<Option<String>>, summary: Option<String>) {
-        if let Err(e) = self.try_refresh_presence(step, summary).await {
+        if let Err(e) = self.try_refresh_presence(|_| step, summary).await {
+            self.printer.debug(format!("presence not refreshed: {e:#}"));
+        }
+    }
+
+    /// Refreshes presence after the agent let go of `sid` (completed or released it): the
+    /// current step is cleared only if it still is `sid`, since the agent may have claimed
+    /// another step since (and `heartbeat` watches the step the record names).
+    pub async fn refresh_presence_leaving(&self, sid: &str) {
+        let leave = |agent: Option<&Agent>| {
+            agent
+                .is_some_and(|a| a.step.as_deref() == Some(sid))
+                .then_some(None)
+        };
+        if let Err(e) = self.try_refresh_presence(leave, None).await {
             self.printer.debug(format!("presence not refreshed: {e:#}"));
         }
     }
 
     async fn try_refresh_presence(
         &self,
-        step: Option<Option<String>>,
+        step: impl FnOnce(Option<&Agent>) -> Option<Option<String>>,
         summary: Option<String>,
     ) -> anyhow::Result<()> {
         let existing = self.presence().await?;
+        let step = step(existing.as_ref());
         if let Some(agent) = &existing {
             let fresh = agent
                 .heartbeat

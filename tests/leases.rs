@@ -199,8 +199,14 @@ fn release_then_claim_takes_over_at_once_with_the_next_generation() {
         assert_eq!(code(&out), 3);
         assert!(stderr(&out).contains("held by alice"), "{}", stderr(&out));
 
+        ok(&p.run("alice", &["claim", "keep", "--ttl", "10m"]));
         let out = p.run("alice", &["release", "lint"]);
         assert_eq!(ok(&out).trim(), "Released step lint (generation 1)");
+        assert_eq!(
+            p.json("agents/alice.json").unwrap()["step"],
+            "keep",
+            "releasing one step leaves the agent's current step alone"
+        );
         assert_eq!(
             stdout(&p.run("bob", &["step-status", "lint"])).trim(),
             "lint: pending"

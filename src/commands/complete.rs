@@ -112,7 +112,7 @@ pub async fn run(app: &App, args: CompleteArgs) -> anyhow::Result<Outcome> {
     let (s, h, ()) = tokio::join!(
         app.write(&status_key, &status, PutMode::Overwrite),
         app.write(&handoff_key, &handoff, PutMode::Overwrite),
-        app.refresh_presence(Some(None), None),
+        app.refresh_presence_leaving(&sid),
     );
     s?;
     h?;

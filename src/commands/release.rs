@@ -44,7 +44,7 @@ pub async fn run(app: &App, args: StepArgs) -> anyhow::Result<Outcome> {
     let status_key = keys::step_status(&sid);
     let (written, ()) = tokio::join!(
         app.write(&status_key, &status, PutMode::Overwrite),
-        app.refresh_presence(Some(None), None),
+        app.refresh_presence_leaving(&sid),
     );
     written?;
     app.printer.result(
