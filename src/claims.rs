@@ -120,7 +120,7 @@ impl<'a> Claims<'a> {
 
     pub async fn read(&self, sid: &str) -> Result<Option<Current>> {
         let key = keys::step_claim(sid);
-        match self.store.get(&key).await {
+        match self.store.get_timed(&key).await {
             Ok(obj) => {
                 let claim: Claim = decode(&key, &obj.body)?;
                 let standing = self.judge(&claim, &obj.meta);

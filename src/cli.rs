@@ -192,7 +192,7 @@ pub struct WaitForArgs {
     /// Give up after this many seconds (exit 4) [default: wait forever].
     #[arg(long)]
     pub timeout: Option<f64>,
-    /// Poll every S seconds [default: 0.25 s, backing off to 2 s].
+    /// Poll every S seconds [default: 0.1 s, backing off to 0.5 s; 2 s after 15 minutes].
     #[arg(long)]
     pub interval: Option<f64>,
 }

@@ -73,6 +73,9 @@ impl Store for Fake {
             .map(|t| t + written.unwrap_or_default());
         Ok(obj)
     }
+    async fn get_timed(&self, key: &str) -> StoreResult<Object> {
+        self.get(key).await
+    }
     async fn head(&self, key: &str) -> StoreResult<ObjectMeta> {
         Ok(self.get(key).await?.meta)
     }

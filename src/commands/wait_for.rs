@@ -16,10 +16,17 @@ use crate::keys;
 use crate::outcome::{Outcome, UsageError};
 use crate::store::{StoreError, Version};
 
-const FIRST_INTERVAL: Duration = Duration::from_millis(250);
-const MAX_INTERVAL: Duration = Duration::from_secs(2);
+const FIRST_INTERVAL: Duration = Duration::from_millis(100);
+/// The cap for the first minutes: an agent waiting on a teammate reacts in about a
+/// quarter of a second on average, for two cheap conditional GETs a second per step.
+const MAX_INTERVAL: Duration = Duration::from_millis(500);
+/// Past this much waiting, the cap relaxes to [`LONG_WAIT_INTERVAL`]: a wait of hours
+/// costs less, and reacting in a second is still prompt after it.
+const LONG_WAIT: Duration = Duration::from_secs(15 * 60);
+const LONG_WAIT_INTERVAL: Duration = Duration::from_secs(2);
 
-/// The polling schedule: a fixed interval, or one that grows by half each time to a cap.
+/// The polling schedule: a fixed interval, or one that grows by half each time to a cap
+/// (a higher one once the wait has been long).
 #[derive(Clone, Copy, Debug)]
 pub struct Backoff {
     next: Duration,
@@ -40,10 +47,16 @@ impl Backoff {
         }
     }
 
-    pub fn next_delay(&mut self) -> Duration {
+    /// The delay before the next poll, `waited` into the wait.
+    pub fn next_delay(&mut self, waited: Duration) -> Duration {
         let d = self.next;
         if !self.fixed {
-            self.next = (self.next * 3 / 2).min(MAX_INTERVAL);
+            let cap = if waited >= LONG_WAIT {
+                LONG_WAIT_INTERVAL
+            } else {
+                MAX_INTERVAL
+            };
+            self.next = (self.next * 3 / 2).min(cap);
         }
         d
     }
@@ -83,7 +96,8 @@ pub async fn run(app: &App, args: WaitForArgs) -> anyhow::Result<Outcome> {
         })
         .collect::<Result<Vec<_>, ids::InvalidId>>()?;
 
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let started = Instant::now();
+    let deadline = timeout.map(|t| started + t);
     let mut backoff = Backoff::new(interval);
     let mut last_progress = String::new();
     loop {
@@ -116,7 +130,7 @@ pub async fn run(app: &App, args: WaitForArgs) -> anyhow::Result<Outcome> {
             app.printer.info(&progress);
             last_progress = progress;
         }
-        let delay = backoff.next_delay();
+        let delay = backoff.next_delay(started.elapsed());
         if let Some(deadline) = deadline {
             let now = Instant::now();
             if now >= deadline {
@@ -206,11 +220,19 @@ mod tests {
     #[test]
     fn backoff_starts_fast_and_caps() {
         let mut b = Backoff::new(None);
-        let delays: Vec<u128> = (0..8).map(|_| b.next_delay().as_millis()).collect();
-        assert_eq!(delays[0], 250);
+        let early = Duration::from_secs(1);
+        let delays: Vec<u128> = (0..8).map(|_| b.next_delay(early).as_millis()).collect();
+        assert_eq!(delays[0], 100);
         assert!(delays.windows(2).all(|w| w[1] >= w[0]));
-        assert_eq!(*delays.last().unwrap(), 2000);
+        assert_eq!(*delays.last().unwrap(), 500);
+        let late = Duration::from_secs(16 * 60);
+        let delays: Vec<u128> = (0..8).map(|_| b.next_delay(late).as_millis()).collect();
+        assert_eq!(
+            *delays.last().unwrap(),
+            2000,
+            "long waits poll less: {delays:?}"
+        );
         let mut fixed = Backoff::new(Some(Duration::from_millis(700)));
-        assert!((0..5).all(|_| fixed.next_delay() == Duration::from_millis(700)));
+        assert!((0..5).all(|_| fixed.next_delay(late) == Duration::from_millis(700)));
     }
 }

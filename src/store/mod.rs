@@ -150,6 +150,13 @@ pub trait Store: Send + Sync {
 
     async fn get(&self, key: &str) -> StoreResult<Object>;
 
+    /// `get`, with [`ObjectMeta::server_time`] filled in where the backend can report the
+    /// store's time of answering (it costs a little per request on S3, so plain reads
+    /// leave it out). Lease judgements read claims with this.
+    async fn get_timed(&self, key: &str) -> StoreResult<Object> {
+        self.get(key).await
+    }
+
     async fn head(&self, key: &str) -> StoreResult<ObjectMeta>;
 
     /// Like `get`, but `Ok(None)` when the object still has version `known`. Backends with

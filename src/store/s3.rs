@@ -76,8 +76,18 @@ impl S3Store {
                     .build(),
             )
             .or_else(Region::new("us-east-1"));
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(region)
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(region);
+        // A plain-HTTP endpoint (a local MinIO or SeaweedFS) needs no TLS: the default
+        // client would still load and parse the system's root certificates, some 3.6 ms of
+        // every call.
+        if settings
+            .endpoint
+            .as_deref()
+            .is_some_and(|e| e.starts_with("http://"))
+        {
+            loader = loader.http_client(plain_http_client());
+        }
+        let mut loader = loader
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
@@ -179,7 +189,7 @@ impl S3Store {
         nonce: &str,
         body: Option<&Bytes>,
     ) -> StoreResult<Option<Version>> {
-        let obj = match self.get_inner(key, None).await {
+        let obj = match self.get_inner(key, None, false).await {
             Ok(obj) => obj.expect("unconditional get"),
             Err(StoreError::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e),
@@ -197,20 +207,22 @@ impl S3Store {
         &self,
         key: &str,
         known: Option<&Version>,
+        timed: bool,
     ) -> StoreResult<Option<(Object, Option<String>)>> {
         let full = self.full(key)?;
         let date = ServerDate::default();
-        let out = match self
+        let request = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(&full)
-            .set_if_none_match(known.map(|v| v.as_str().to_string()))
-            .customize()
-            .interceptor(date.clone())
-            .send()
-            .await
-        {
+            .set_if_none_match(known.map(|v| v.as_str().to_string()));
+        let sent = if timed {
+            request.customize().interceptor(date.clone()).send().await
+        } else {
+            request.send().await
+        };
+        let out = match sent {
             Ok(out) => out,
             Err(e)
                 if known.is_some()
@@ -432,7 +444,7 @@ impl Store for S3Store {
 
     async fn get(&self, key: &str) -> StoreResult<Object> {
         Ok(self
-            .get_inner(key, None)
+            .get_inner(key, None, false)
             .await?
             .map(|o| o.0)
             .expect("unconditional get"))
@@ -443,32 +455,35 @@ impl Store for S3Store {
         key: &str,
         known: Option<&Version>,
     ) -> StoreResult<Option<Object>> {
-        Ok(self.get_inner(key, known).await?.map(|o| o.0))
+        Ok(self.get_inner(key, known, false).await?.map(|o| o.0))
+    }
+
+    async fn get_timed(&self, key: &str) -> StoreResult<Object> {
+        Ok(self
+            .get_inner(key, None, true)
+            .await?
+            .map(|o| o.0)
+            .expect("unconditional get"))
     }
 
     async fn head(&self, key: &str) -> StoreResult<ObjectMeta> {
         let full = self.full(key)?;
-        let date = ServerDate::default();
         let out = self
             .client
             .head_object()
             .bucket(&self.bucket)
             .key(&full)
-            .customize()
-            .interceptor(date.clone())
             .send()
             .await
             .map_err(|e| map_error(e, &self.ctx(key, Op::Read)))?;
-        let mut meta = object_meta(
+        Ok(object_meta(
             key,
             out.content_length(),
             out.last_modified(),
             out.e_tag(),
             out.metadata(),
         )
-        .0;
-        meta.server_time = date.get();
-        Ok(meta)
+        .0)
     }
 
     async fn list(&self, prefix: &str, start_after: Option<&str>) -> StoreResult<Vec<ListEntry>> {
@@ -599,6 +614,19 @@ impl Store for S3Store {
         );
         Ok((meta, Box::pin(out.body.into_async_read())))
     }
+}
+
+/// An HTTP client without TLS, configured from the SDK's settings and runtime as the
+/// default one is.
+fn plain_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut builder = aws_smithy_http_client::Connector::builder();
+        builder.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            builder.set_sleep_impl(components.sleep_impl());
+        }
+        builder.build_http()
+    })
 }
 
 /// The metadata of a GET or HEAD response, and the writer's nonce kept apart from the

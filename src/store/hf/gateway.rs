@@ -48,6 +48,10 @@ impl Store for GatewayStore {
         self.objects.get(key).await
     }
 
+    async fn get_timed(&self, key: &str) -> StoreResult<Object> {
+        self.objects.get_timed(key).await
+    }
+
     async fn head(&self, key: &str) -> StoreResult<ObjectMeta> {
         self.objects.head(key).await
     }
