@@ -67,6 +67,9 @@ pub struct Machine {
     pub seaweedfs: String,
     /// `/proc/loadavg` when the run started: other work on the machine shows here.
     pub loadavg: String,
+    /// The peak RSS the measuring shim reports for `true`: no smaller figure is visible.
+    #[serde(default)]
+    pub shim_rss_kib: u64,
 }
 
 /// Scenario 1 and 7: one whole-process run of a command (`ours`, `python`), or the same

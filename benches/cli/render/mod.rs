@@ -134,9 +134,11 @@ fn method(out: &mut String, f: &Figures) {
     }
     let _ = writeln!(
         out,
-        "- Processes are spawned by the driver (`benches/cli/`) with stdout and stderr to \
-         files; wall time runs from spawn to the exit reported by `wait4`, whose rusage gives \
-         the peak resident set (`ru_maxrss`) of that process.\n\
+        "- Every process is started by the driver (`benches/cli/`) through its small \
+         `measure` shim, which forks the command, reaps it with `wait4` and reports the exit \
+         code, the fork and exit times on the monotonic clock and the peak resident set \
+         (`ru_maxrss`); stdout and stderr go to files. Wall time runs from the fork (or the \
+         shared start time of a contention trial) to the exit.\n\
          - Both tools are configured with `init` in their own temporary HOME and working \
          directory, on one fresh project per scenario in one SeaweedFS bucket, with the \
          credentials stored in their configs. The Python tool is `tracecraft-ai` from PyPI \

@@ -89,7 +89,9 @@ fn overhead(out: &mut String, f: &Figures) {
          medians): starting and ending a process of our binary at all, as `--version` does: \
          {} ms; loading the system's root certificates, which the AWS SDK's default HTTPS \
          client reads and parses at start-up although the endpoint is plain `http://` (the \
-         same command with `SSL_CERT_FILE=/dev/null` takes {} ms): {} ms; the rest (reading \
+         same command with `SSL_CERT_FILE=/dev/null` takes {} ms; rustls-native-certs reads \
+         `SSL_CERT_FILE` and `SSL_CERT_DIR`, else the system's default bundle and directory, \
+         on Debian some 140 certificates either way): {} ms; the rest (reading \
          the config, building the SDK client and runtime, fresh TCP connections, our own \
          CPU): {} ms. `perf record` over 100 runs put `rustls_native_certs::CertPaths::load` \
          and the PEM decoding under it at the top of the binary's own profile.\n",
@@ -106,7 +108,16 @@ fn memory(out: &mut String, f: &Figures) {
     let _ = writeln!(out, "## 7. Peak memory per command (s3)\n");
     let _ = writeln!(
         out,
-        "Peak resident set (`ru_maxrss`) of each process of scenario 1, MiB, min / median / max.\n"
+        "Peak resident set (`ru_maxrss`) of each process of scenario 1, MiB, min / median / max.{}\n",
+        match f.run.map(|r| r.machine.shim_rss_kib) {
+            Some(k) if k > 0 => format!(
+                " A child's `ru_maxrss` starts at the size of the process that forked it, so \
+                 every child is forked by a small measuring shim; `true` run through it \
+                 measures {} MiB, the smallest figure this method can show.",
+                mib(Some(k as f64))
+            ),
+            _ => String::new(),
+        }
     );
     let _ = writeln!(
         out,
