@@ -378,3 +378,96 @@ fn a_bad_records_line_is_named() {
     .unwrap_err();
     assert!(err.starts_with("line 3:"), "{err}");
 }
+
+fn mirror(backend: &str, bytes: u64, trial: u32, rss_mib: u64) -> Record {
+    Record::Mirror(Mirror {
+        backend: backend.into(),
+        bytes,
+        trial,
+        wall_ms: 1000.0,
+        rss_kib: Some(rss_mib * 1024),
+        exit: 0,
+    })
+}
+
+#[test]
+fn mirror_memory_is_judged_on_medians_against_a_quarter_more_at_the_larger_size() {
+    let small = 100_000_000;
+    let large = 1 << 30;
+    // One outlier at the large size does not make memory depend on size...
+    let mut records = vec![run_record()];
+    for (t, rss) in [20, 20, 21].into_iter().enumerate() {
+        records.push(mirror("s3", small, t as u32, rss));
+    }
+    for (t, rss) in [21, 40, 22].into_iter().enumerate() {
+        records.push(mirror("s3", large, t as u32, rss));
+    }
+    let page = render::render(&records, "r.jsonl");
+    assert!(
+        page.contains("| mirroring memory independent of transcript size | s3: 20.0 MiB at 100 MB, 22.0 MiB at 1 GiB (medians) | yes |"),
+        "{page}"
+    );
+    assert!(
+        page.contains("| s3 | 1 GiB | 3 | 1.00 / 1.00 / 1.00 | 1074 | 21.0 / 22.0 / 40.0 | 0 |"),
+        "{page}"
+    );
+    // ...but growing with the transcript does.
+    let mut grows = vec![run_record()];
+    grows.push(mirror("fs", small, 0, 20));
+    grows.push(mirror("fs", large, 0, 60));
+    let page = render::render(&grows, "r.jsonl");
+    assert!(
+        page.contains("60.0 MiB at 1 GiB (medians) | **no** |"),
+        "{page}"
+    );
+}
+
+#[test]
+fn the_slow_tail_of_contention_is_counted_in_whole_second_steps() {
+    let c = |backend: &str, agent: &str, exit, wall_ms| {
+        Record::Claimer(Claimer {
+            backend: backend.into(),
+            n: 3,
+            trial: 0,
+            agent: agent.into(),
+            exit,
+            wall_ms,
+            told_holder: None,
+        })
+    };
+    let trial = |backend: &str| {
+        Record::ClaimTrial(ClaimTrial {
+            backend: backend.into(),
+            n: 3,
+            trial: 0,
+            winners: vec!["a".into()],
+            holder: Some("a".into()),
+            violations: vec![],
+            errors: vec![],
+        })
+    };
+    let records = vec![
+        run_record(),
+        c("fs", "a", 0, 4.0),
+        c("fs", "b", 3, 5.0),
+        c("fs", "c", 3, 6.0),
+        trial("fs"),
+        c("s3", "a", 0, 10.0),
+        c("s3", "b", 3, 1010.0),
+        c("s3", "c", 3, 2030.0),
+        trial("s3"),
+    ];
+    let page = render::render(&records, "r.jsonl");
+    assert!(
+        page.contains("- fs: 0 of 3 claimers took longer than 900 ms."),
+        "{page}"
+    );
+    assert!(
+        page.contains("- s3: 2 of 3 claimers took longer than 900 ms (1010 to 2030 ms: 1 near 1 s, 1 near 2 s)."),
+        "{page}"
+    );
+    assert!(
+        page.contains("The slow tail is the server's arbitration"),
+        "{page}"
+    );
+}

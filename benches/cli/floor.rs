@@ -243,7 +243,14 @@ impl Floor {
                     .if_none_match("*")
                     .body(ByteStream::from(
                         serde_json::to_vec(&body).unwrap_or_default(),
-                    ));
+                    ))
+                    // No SDK retry, as our binary sends its writes: each latency is one
+                    // request and one answer from the server.
+                    .customize()
+                    .config_override(
+                        aws_sdk_s3::config::Builder::default()
+                            .retry_config(aws_config::retry::RetryConfig::disabled()),
+                    );
                 async move {
                     let exit = match req.send().await {
                         Ok(_) => 0,

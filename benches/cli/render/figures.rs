@@ -1,6 +1,6 @@
 //! The figures the page shows, computed from the records: summaries per command and tool,
-//! the contention verdicts per backend and N, burst totals, and the headline against the
-//! issue's targets. Groups are kept in `BTreeMap`s so their order never depends on the
+//! the contention verdicts per backend and N, burst totals, inbox, wait-for and mirror
+//! figures. Groups are kept in `BTreeMap`s or sorted, so their order never depends on the
 //! order of the records.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use crate::commands::COMMANDS;
 use crate::judge::split_latencies;
 use crate::record::*;
-use crate::render::{ms, times};
 use crate::stats::{Summary, ratio, summarize};
 
 pub const OURS: &str = "ours";
@@ -295,21 +294,24 @@ impl<'a> Figures<'a> {
         summarize(self.redacts.iter().map(|r| r.bytes as f64 / 1e6 / r.secs))
     }
 
-    /// Per backend: the largest peak RSS at the smallest and at the largest transcript.
+    /// Peak RSS in KiB of the successful mirrors of one backend and size.
+    pub fn mirror_rss(&self, backend: &str, bytes: u64) -> Option<Summary> {
+        summarize(
+            self.mirror(backend, bytes)
+                .iter()
+                .filter(|m| m.exit == 0)
+                .filter_map(|m| m.rss_kib.map(|k| k as f64)),
+        )
+    }
+
+    /// Per backend: the median peak RSS at the smallest and at the largest transcript.
     pub fn mirror_memory(&self) -> Vec<(String, u64, f64, u64, f64)> {
         let mut out = Vec::new();
         let mut backends: Vec<String> = self.mirrors.iter().map(|m| m.backend.clone()).collect();
         backends.sort();
         backends.dedup();
         for b in backends {
-            let peak = |bytes: u64| {
-                self.mirror(&b, bytes)
-                    .iter()
-                    .filter(|m| m.exit == 0)
-                    .filter_map(|m| m.rss_kib)
-                    .max()
-                    .map(|k| k as f64)
-            };
+            let peak = |bytes: u64| self.mirror_rss(&b, bytes).map(|s| s.median);
             let sizes: Vec<u64> = self
                 .mirror_groups()
                 .into_iter()
@@ -324,117 +326,6 @@ impl<'a> Figures<'a> {
             }
         }
         out
-    }
-
-    /// (target, measured, met) rows for the headline.
-    pub fn targets(&self) -> Vec<(String, String, Option<bool>)> {
-        let mut rows = Vec::new();
-        let measured: Vec<&str> = COMMANDS
-            .iter()
-            .map(|c| c.name)
-            .filter(|c| self.speedup(c).is_some())
-            .collect();
-
-        let worst_speed = measured
-            .iter()
-            .filter_map(|c| Some((*c, self.speedup(c)?)))
-            .min_by(|a, b| a.1.total_cmp(&b.1));
-        rows.push((
-            "per-command median ≥ 30× faster than the Python tool".to_string(),
-            match worst_speed {
-                Some((c, r)) => format!("slowest ratio: `{c}` {}", times(Some(r))),
-                None => "—".into(),
-            },
-            worst_speed.map(|(_, r)| r >= 30.0),
-        ));
-
-        let worst_over = measured
-            .iter()
-            .filter_map(|c| Some((*c, self.overhead(c)?)))
-            .max_by(|a, b| a.1.total_cmp(&b.1));
-        rows.push((
-            "per-command median ≤ 5 ms above the floor of its round trips".to_string(),
-            match worst_over {
-                Some((c, o)) => format!("largest: `{c}` +{} ms", ms(o)),
-                None => "—".into(),
-            },
-            worst_over.map(|(_, o)| o <= 5.0),
-        ));
-
-        let contention = self.contention();
-        let trials: usize = contention.iter().map(|c| c.trials).sum();
-        let violations: usize = contention.iter().map(|c| c.violations).sum();
-        let errors: usize = contention.iter().map(|c| c.errors).sum();
-        rows.push((
-            "zero invariant violations in every contention trial".to_string(),
-            format!("{violations} violations in {trials} trials ({errors} claimer errors)"),
-            (trials > 0).then_some(violations == 0 && errors == 0),
-        ));
-
-        let bursts = self.bursts();
-        let sent: u64 = bursts.iter().map(|b| b.sent).sum();
-        let lost: u64 = bursts.iter().map(|b| b.lost).sum();
-        let failed: u64 = bursts.iter().map(|b| b.failed).sum();
-        let dups: u64 = bursts.iter().map(|b| b.duplicates).sum();
-        rows.push((
-            "zero lost messages".to_string(),
-            format!("{lost} lost of {sent} sent ({failed} failed sends, {dups} duplicates)"),
-            (sent > 0).then_some(lost == 0 && failed == 0 && dups == 0),
-        ));
-
-        let r1000 = ratio(
-            self.inbox(1000, PYTHON).map(|s| s.median),
-            self.inbox(1000, OURS).map(|s| s.median),
-        );
-        rows.push((
-            "inbox of 1,000 messages ≥ 10× faster than the Python tool".to_string(),
-            times(r1000),
-            r1000.map(|r| r >= 10.0),
-        ));
-
-        let ours = self.wait(OURS).map(|s| s.median);
-        let py = self.wait(PYTHON).map(|s| s.median);
-        rows.push((
-            "wait-for median reaction < 500 ms".to_string(),
-            match (ours, py) {
-                (Some(o), Some(p)) => format!("{} ms (Python {} ms)", ms(o), ms(p)),
-                (Some(o), None) => format!("{} ms", ms(o)),
-                _ => "—".into(),
-            },
-            ours.map(|o| o < 500.0),
-        ));
-
-        let red = self.redaction().map(|s| s.median);
-        rows.push((
-            "redaction ≥ 200 MB/s".to_string(),
-            red.map(|r| format!("{r:.0} MB/s (median of rounds)"))
-                .unwrap_or_else(|| "—".into()),
-            red.map(|r| r >= 200.0),
-        ));
-
-        let mem = self.mirror_memory();
-        rows.push((
-            "mirroring memory independent of transcript size".to_string(),
-            if mem.is_empty() {
-                "—".into()
-            } else {
-                mem.iter()
-                    .map(|(b, s, a, l, z)| {
-                        format!(
-                            "{b}: {:.1} MiB at {}, {:.1} MiB at {}",
-                            a / 1024.0,
-                            size(*s),
-                            z / 1024.0,
-                            size(*l)
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            },
-            // Independent: the larger transcript needs at most a quarter more.
-            (!mem.is_empty()).then(|| mem.iter().all(|(_, _, a, _, z)| *z <= a * 1.25)),
-        ));
-        rows
     }
 }
 

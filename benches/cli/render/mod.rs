@@ -1,11 +1,13 @@
 //! BENCHMARKS.md as a pure function of the raw records: the same records always render
 //! the same bytes (groups are ordered, numbers formatted with fixed precision, nothing
 //! read from the clock or the machine). This file holds the page frame, the headline
-//! against the targets and the machine; `sections.rs` renders one section per
-//! scenario from the figures computed in `figures.rs`.
+//! and the machine; the targets are judged in `targets.rs`, and `sections.rs` and
+//! `contention.rs` render one section per scenario from the figures of `figures.rs`.
 
+mod contention;
 mod figures;
 mod sections;
+mod targets;
 
 use std::fmt::Write;
 

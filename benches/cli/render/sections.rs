@@ -1,6 +1,6 @@
 //! One section of BENCHMARKS.md per scenario of issue 6, in the issue's order (peak memory,
-//! scenario 7, sits beside the latencies it belongs to). Each section states what was
-//! measured and how before its table.
+//! scenario 7, sits beside the latencies it belongs to; contention has its own file).
+//! Each section states what was measured and how before its table.
 
 use std::fmt::Write;
 
@@ -11,7 +11,7 @@ use crate::commands::{COMMANDS, INBOX_MESSAGES, NO_ROOTS};
 pub fn all(out: &mut String, f: &Figures) {
     latency(out, f);
     memory(out, f);
-    contention(out, f);
+    super::contention::section(out, f);
     burst(out, f);
     inbox(out, f);
     wait_for(out, f);
@@ -144,144 +144,6 @@ fn memory(out: &mut String, f: &Figures) {
     let _ = writeln!(out);
 }
 
-fn contention(out: &mut String, f: &Figures) {
-    let _ = writeln!(out, "## 2. Claim contention\n");
-    let _ = writeln!(
-        out,
-        "N `claim` processes of our binary for one fresh step, spawned ahead and released \
-         together at a shared start time (each child starts as the driver's `exec-at` shim, \
-         which sleeps until that time and then `exec`s `tracecraft claim` in the same \
-         process); times run from that start to each process's exit. After every trial a fresh reader (a new \
-         S3 client, or a plain file read on fs) fetches `claim.json` and the judge \
-         (`benches/cli/judge.rs`) checks that exactly one process exited 0, that the stored \
-         claim names it, and that every refused process (exit 3) was told that holder.\n"
-    );
-    let rows = f.contention();
-    if rows.is_empty() {
-        let _ = writeln!(out, "Not measured in this run.\n");
-        return;
-    }
-    let _ = writeln!(
-        out,
-        "| backend | N | trials | winners per trial | violations | errors | winner p50 / p90 / max (ms) | loser p50 / p90 / max (ms) |\n|---|---|---|---|---|---|---|---|"
-    );
-    let pct = |s: Option<crate::stats::Summary>| match s {
-        Some(s) => format!("{} / {} / {}", ms(s.median), ms(s.p90), ms(s.max)),
-        None => "—".into(),
-    };
-    for r in &rows {
-        let winners = match r.winners.len() {
-            1 => r.winners.keys().map(|w| w.to_string()).collect(),
-            _ => r
-                .winners
-                .iter()
-                .map(|(w, t)| format!("{w} ({t} trials)"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            r.backend,
-            r.n,
-            r.trials,
-            winners,
-            r.violations,
-            r.errors,
-            pct(r.winner_ms),
-            pct(r.loser_ms)
-        );
-    }
-    let _ = writeln!(out);
-    let violations: Vec<String> = rows
-        .iter()
-        .flat_map(|r| r.first_violations.iter().cloned())
-        .take(5)
-        .collect();
-    if !violations.is_empty() {
-        let _ = writeln!(out, "Violations (first few): {}.\n", violations.join("; "));
-    }
-    // The fs store arbitrates with a hard link (microseconds), so at the same N the gap
-    // between s3 and fs is round trips and the server's work.
-    let gaps: Vec<String> = rows
-        .iter()
-        .filter(|r| r.backend == "s3")
-        .filter_map(|s3| {
-            let fs = rows.iter().find(|r| r.backend == "fs" && r.n == s3.n)?;
-            Some(format!(
-                "N={}: winners +{} ms, losers +{} ms",
-                s3.n,
-                ms(s3.winner_ms?.median - fs.winner_ms?.median),
-                ms(s3.loser_ms?.median - fs.loser_ms?.median)
-            ))
-        })
-        .collect();
-    let _ = writeln!(
-        out,
-        "**Where the time goes.** On `fs` the arbitration is a hard link that takes \
-         microseconds, so the fs rows are process start-up plus queueing for the 2 cores when \
-         N processes start at once. On SeaweedFS the medians are higher ({}): the round trips \
-         (a conditional PUT; then the status and presence writes for the winner, a GET of the \
-         holder for each loser) and the server's own work on the same 2 cores.\n",
-        if gaps.is_empty() {
-            "not measured on both backends in this run".to_string()
-        } else {
-            gaps.join("; ")
-        }
-    );
-    let mut backends: Vec<&str> = rows.iter().map(|r| r.backend.as_str()).collect();
-    backends.dedup();
-    let mut slow_anywhere = false;
-    for backend in backends {
-        let of: Vec<_> = rows.iter().filter(|r| r.backend == backend).collect();
-        let total: usize = of.iter().map(|r| r.claimers).sum();
-        let mut slow: Vec<f64> = of.iter().flat_map(|r| r.slow_ms.iter().copied()).collect();
-        slow.sort_by(f64::total_cmp);
-        slow_anywhere |= !slow.is_empty();
-        let mut steps: std::collections::BTreeMap<u64, usize> = Default::default();
-        for ms in &slow {
-            *steps.entry((ms / 1000.0).round() as u64).or_insert(0) += 1;
-        }
-        let steps: Vec<String> = steps
-            .iter()
-            .map(|(s, n)| format!("{n} near {s} s"))
-            .collect();
-        let _ = writeln!(
-            out,
-            "- {backend}: {} of {total} claimers took longer than {} ms{}",
-            slow.len(),
-            super::figures::SLOW_MS,
-            if slow.is_empty() {
-                ".".to_string()
-            } else {
-                format!(
-                    " ({} to {} ms: {}).",
-                    ms(slow[0]),
-                    ms(slow[slow.len() - 1]),
-                    steps.join(", ")
-                )
-            }
-        );
-    }
-    if slow_anywhere {
-        let _ = writeln!(
-            out,
-            "\nThe slow tail is the server's arbitration: SeaweedFS serialises contended \
-             conditional writes of one key and answers the waiting ones in steps of about one \
-             second. The `s3, in-process client` rows send the same N conditional PUTs at once \
-             from one warm client, with no process start at all, and isolate it: what they show \
-             is the server alone. Our client's only waits are the 0.2 s and 0.4 s back-offs \
-             before retrying a transport error (a claim that ran out of them would be counted \
-             under errors).\n"
-        );
-    } else {
-        let _ = writeln!(
-            out,
-            "\nNo claim waited on the server's arbitration in this run.\n"
-        );
-    }
-}
-
 fn burst(out: &mut String, f: &Figures) {
     let _ = writeln!(out, "## 3. Message burst\n");
     let _ = writeln!(
@@ -350,21 +212,28 @@ fn inbox(out: &mut String, f: &Figures) {
     }
     let _ = writeln!(
         out,
-        "| messages | ours (ms) | Python (ms) | Python ÷ ours | floor (ms) | ours peak RSS (MiB, median) | Python peak RSS (MiB, median) |\n|---|---|---|---|---|---|---|"
+        "| messages | ours (ms) | Python (ms) | Python ÷ ours | floor (ms) | ours − floor (ms) | floor ÷ Python | ours peak RSS (MiB, median) | Python peak RSS (MiB, median) |\n|---|---|---|---|---|---|---|---|---|"
     );
     let mut notes = Vec::new();
-    for n in sizes {
+    let med = |n: u32, tool: &str| f.inbox(n, tool).map(|s| s.median);
+    for &n in &sizes {
         let ratio = crate::stats::ratio(
             f.inbox(n, PYTHON).map(|s| s.median),
             f.inbox(n, OURS).map(|s| s.median),
         );
         let _ = writeln!(
             out,
-            "| {n} | {} | {} | {} | {} | {} | {} |",
+            "| {n} | {} | {} | {} | {} | {} | {} | {} | {} |",
             triple_ms(f.inbox(n, OURS)),
             triple_ms(f.inbox(n, PYTHON)),
             times(ratio),
             triple_ms(f.inbox(n, FLOOR)),
+            match (med(n, OURS), med(n, FLOOR)) {
+                (Some(o), Some(fl)) => format!("+{}", ms(o - fl)),
+                _ => "—".into(),
+            },
+            // The most any client making these requests could gain on the Python tool.
+            times(crate::stats::ratio(med(n, PYTHON), med(n, FLOOR))),
             mib(f.inbox_rss(n, OURS).map(|s| s.median)),
             mib(f.inbox_rss(n, PYTHON).map(|s| s.median)),
         );
@@ -377,6 +246,26 @@ fn inbox(out: &mut String, f: &Figures) {
     }
     let _ = writeln!(out);
     failures_note(out, &notes);
+    let rss = |n: u32| f.inbox_rss(n, OURS).map(|s| s.median);
+    if let (Some(&lo), Some(&hi)) = (sizes.first(), sizes.last())
+        && hi > lo
+        && let (Some(a), Some(z)) = (rss(lo), rss(hi))
+    {
+        let _ = writeln!(
+            out,
+            "`floor ÷ Python` is the ratio any client making the same requests would reach: \
+             past a few hundred messages the server's GETs, on the same 2 cores, dominate. \
+             Our peak RSS grows by {:.1} KiB per message between {lo} and {hi} messages{}\n",
+            (z - a) / f64::from(hi - lo),
+            if (z - a) / f64::from(hi - lo) > 2.0 {
+                ", far more than the few hundred bytes a message holds: the inbox keeps every \
+                 fetched object until all are fetched, and each small body still shares the \
+                 much larger network buffer it was read into."
+            } else {
+                ", in line with the few hundred bytes a message holds."
+            }
+        );
+    }
 }
 
 fn wait_for(out: &mut String, f: &Figures) {
@@ -388,7 +277,9 @@ fn wait_for(out: &mut String, f: &Figures) {
          delay from a fixed schedule our `complete` marks the step done. The reaction is the \
          time from the `complete` process's exit (the status is written by then) to each \
          waiter's exit. Our default polling starts at 250 ms and backs off by half each time \
-         to 2 s, with conditional GETs; the Python tool polls every 5 s.\n"
+         to 2 s, with conditional GETs, so a waiter that has waited more than about 3 s polls \
+         every 2 s and reacts after about 1 s on average; `--interval 0.25` shows what a \
+         250 ms poll gives. The Python tool polls every 5 s.\n"
     );
     let tools = f.wait_tools();
     if tools.is_empty() {
@@ -449,27 +340,25 @@ fn mirror(out: &mut String, f: &Figures) {
     );
     let _ = writeln!(
         out,
-        "| backend | transcript | trials | wall (s) min / median / max | MB/s (median) | peak RSS (MiB) min / max | failed |\n|---|---|---|---|---|---|---|"
+        "| backend | transcript | trials | wall (s) min / median / max | MB/s (median) | peak RSS (MiB) min / median / max | failed |\n|---|---|---|---|---|---|---|"
     );
     for (backend, bytes) in groups {
         let runs = f.mirror(&backend, bytes);
         let ok: Vec<_> = runs.iter().filter(|m| m.exit == 0).collect();
         let wall = crate::stats::summarize(ok.iter().map(|m| m.wall_ms / 1000.0));
-        let rss: Vec<f64> = ok
-            .iter()
-            .filter_map(|m| m.rss_kib.map(|k| k as f64))
-            .collect();
+        let rss = f.mirror_rss(&backend, bytes);
         let _ = writeln!(
             out,
-            "| {backend} | {} | {} | {} | {} | {} / {} | {} |",
+            "| {backend} | {} | {} | {} | {} | {} / {} / {} | {} |",
             size(bytes),
             runs.len(),
             wall.map(|s| format!("{:.2} / {:.2} / {:.2}", s.min, s.median, s.max))
                 .unwrap_or_else(|| "—".into()),
             wall.map(|s| format!("{:.0}", bytes as f64 / 1e6 / s.median))
                 .unwrap_or_else(|| "—".into()),
-            mib(rss.iter().copied().reduce(f64::min)),
-            mib(rss.iter().copied().reduce(f64::max)),
+            mib(rss.map(|s| s.min)),
+            mib(rss.map(|s| s.median)),
+            mib(rss.map(|s| s.max)),
             runs.len() - ok.len()
         );
     }
