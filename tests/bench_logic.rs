@@ -302,6 +302,16 @@ fn the_latency_table_shows_ratios_and_overhead_above_the_floor() {
         "{page}"
     );
     assert!(page.contains("| `--version` | 1.50 / 1.50 / 1.50 | 300 / 300 / 300 | 200× | 0 (no request) | +1.50 | none |"), "{page}");
+    // A floor slower than ours (noise on a busy server) shows as a negative difference.
+    let mut noisy = vec![run_record()];
+    noisy.push(latency("send", "ours", 0, 10.0));
+    noisy.push(latency("send", "python", 0, 400.0));
+    noisy.push(latency("send", "floor", 0, 153.28));
+    let noisy_page = render::render(&noisy, "r.jsonl");
+    assert!(
+        noisy_page.contains("| 40× | 153 / 153 / 153 | −143 |"),
+        "{noisy_page}"
+    );
     // Worst of the two: 60× meets 30×; +9 ms misses 5 ms.
     assert!(
         page.contains("slowest ratio: `memory get` 60× | yes |"),

@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::figures::{Figures, SLOW_MS};
-use super::ms;
+use super::{ms, signed_ms};
 use crate::stats::Summary;
 
 pub fn section(out: &mut String, f: &Figures) {
@@ -74,10 +74,10 @@ pub fn section(out: &mut String, f: &Figures) {
         .filter_map(|s3| {
             let fs = rows.iter().find(|r| r.backend == "fs" && r.n == s3.n)?;
             Some(format!(
-                "N={}: winners +{} ms, losers +{} ms",
+                "N={}: winners {} ms, losers {} ms",
                 s3.n,
-                ms(s3.winner_ms?.median - fs.winner_ms?.median),
-                ms(s3.loser_ms?.median - fs.loser_ms?.median)
+                signed_ms(s3.winner_ms?.median - fs.winner_ms?.median),
+                signed_ms(s3.loser_ms?.median - fs.loser_ms?.median)
             ))
         })
         .collect();

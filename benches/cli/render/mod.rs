@@ -178,6 +178,11 @@ pub fn ms(x: f64) -> String {
     }
 }
 
+/// A difference in milliseconds with its sign: `+8.45`, `−143`.
+pub fn signed_ms(x: f64) -> String {
+    format!("{}{}", if x < 0.0 { "−" } else { "+" }, ms(x.abs()))
+}
+
 pub fn times(x: Option<f64>) -> String {
     match x {
         Some(r) if r >= 10.0 => format!("{r:.0}×"),

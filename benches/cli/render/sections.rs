@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::figures::{FLOOR, Figures, OURS, PYTHON, size};
-use super::{mib, ms, times, triple_ms};
+use super::{mib, ms, signed_ms, times, triple_ms};
 use crate::commands::{COMMANDS, INBOX_MESSAGES, NO_ROOTS};
 
 pub fn all(out: &mut String, f: &Figures) {
@@ -54,7 +54,7 @@ fn latency(out: &mut String, f: &Figures) {
             times(f.speedup(c.name)),
             floor,
             f.overhead(c.name)
-                .map(|o| format!("{}{}", if o >= 0.0 { "+" } else { "" }, ms(o)))
+                .map(signed_ms)
                 .unwrap_or_else(|| "—".into()),
             c.floor
         );
@@ -229,7 +229,7 @@ fn inbox(out: &mut String, f: &Figures) {
             times(ratio),
             triple_ms(f.inbox(n, FLOOR)),
             match (med(n, OURS), med(n, FLOOR)) {
-                (Some(o), Some(fl)) => format!("+{}", ms(o - fl)),
+                (Some(o), Some(fl)) => signed_ms(o - fl),
                 _ => "—".into(),
             },
             // The most any client making these requests could gain on the Python tool.

@@ -2,7 +2,7 @@
 //! whether it was met (`None`: not measured in this run).
 
 use super::figures::{Figures, OURS, PYTHON, size};
-use super::{ms, times};
+use super::{ms, signed_ms, times};
 use crate::commands::COMMANDS;
 use crate::stats::ratio;
 
@@ -36,7 +36,7 @@ impl Figures<'_> {
         rows.push((
             "per-command median ≤ 5 ms above the floor of its round trips".to_string(),
             match worst_over {
-                Some((c, o)) => format!("largest: `{c}` +{} ms", ms(o)),
+                Some((c, o)) => format!("largest: `{c}` {} ms", signed_ms(o)),
                 None => "—".into(),
             },
             worst_over.map(|(_, o)| o <= 5.0),
