@@ -1,0 +1,195 @@
+//! The raw records of a benchmark run: one JSON object per line (JSON Lines) under
+//! `bench/results/`, one line per measured trial plus a `run` line (the machine, the
+//! command, the plan fixed before anything ran) and an `end` line. BENCHMARKS.md is
+//! rendered from these lines alone, so the file is the evidence and the summary can be
+//! regenerated from it at any time.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    Run(Box<Run>),
+    Latency(Latency),
+    Claimer(Claimer),
+    ClaimTrial(ClaimTrial),
+    Burst(Burst),
+    Inbox(Inbox),
+    WaitFor(WaitFor),
+    Mirror(Mirror),
+    Redact(Redact),
+    End(End),
+}
+
+/// What was run, where, and with which fixed trial counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub started_at: String,
+    /// The exact command line, e.g. `scripts/bench --quick`.
+    pub command: String,
+    /// `full` or `quick`.
+    pub mode: String,
+    pub plan: Plan,
+    pub machine: Machine,
+}
+
+/// Trial counts and sizes, decided before the first measurement.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub latency_trials: u32,
+    pub latency_warmup: u32,
+    pub contention_ns: Vec<u32>,
+    pub contention_trials: u32,
+    pub burst_senders: u32,
+    pub burst_messages: u32,
+    pub burst_trials: u32,
+    pub inbox_sizes: Vec<u32>,
+    pub inbox_trials: Vec<u32>,
+    pub wait_trials: u32,
+    pub wait_delays_ms: Vec<u64>,
+    pub mirror_sizes: Vec<u64>,
+    pub mirror_trials: u32,
+    pub redact_rounds: u32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    pub cpu: String,
+    pub cores: u32,
+    pub memory_gib: f64,
+    pub kernel: String,
+    pub os: String,
+    pub rustc: String,
+    pub tracecraft: String,
+    pub commit: String,
+    pub python_tool: String,
+    pub python: String,
+    pub seaweedfs: String,
+    /// `/proc/loadavg` when the run started: other work on the machine shows here.
+    pub loadavg: String,
+    /// The peak RSS the measuring shim reports for `true`: no smaller figure is visible.
+    #[serde(default)]
+    pub shim_rss_kib: u64,
+}
+
+/// Scenario 1 and 7: one whole-process run of a command (`ours`, `python`), or the same
+/// requests from a warm in-process client (`floor`, no process and no memory figure).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    pub command: String,
+    pub tool: String,
+    pub trial: u32,
+    pub wall_ms: f64,
+    pub rss_kib: Option<u64>,
+    pub exit: i32,
+}
+
+/// Scenario 2: one claiming process of a contention trial. `wall_ms` runs from the shared
+/// start time to this process's exit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Claimer {
+    pub backend: String,
+    pub n: u32,
+    pub trial: u32,
+    pub agent: String,
+    pub exit: i32,
+    pub wall_ms: f64,
+    /// The holder a refused claimer was told about (`--json` field `holder`).
+    pub told_holder: Option<String>,
+}
+
+/// Scenario 2: the verdict on one trial, from its claimers and a fresh read of the claim.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClaimTrial {
+    pub backend: String,
+    pub n: u32,
+    pub trial: u32,
+    pub winners: Vec<String>,
+    pub holder: Option<String>,
+    /// Broken exclusivity: more than one winner, or a stored claim naming someone else.
+    pub violations: Vec<String>,
+    /// Claimers that neither won nor were refused (exit other than 0 and 3).
+    pub errors: Vec<String>,
+}
+
+/// Scenario 3: one burst of `senders` × `per_sender` sends at once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Burst {
+    pub backend: String,
+    pub senders: u32,
+    pub per_sender: u32,
+    pub trial: u32,
+    /// Sends that exited 0.
+    pub sent: u64,
+    pub failed: u64,
+    /// Distinct expected messages the recipient's inbox shows.
+    pub delivered: u64,
+    pub duplicates: u64,
+    pub wall_ms: f64,
+}
+
+/// Scenario 4: one whole-process read of an inbox of `size` messages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Inbox {
+    pub size: u32,
+    pub tool: String,
+    pub trial: u32,
+    pub wall_ms: f64,
+    pub rss_kib: Option<u64>,
+    pub exit: i32,
+    /// Message lines printed.
+    pub shown: u64,
+}
+
+/// Scenario 5: the time from a `complete` process's exit to a waiter's exit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WaitFor {
+    pub tool: String,
+    pub trial: u32,
+    /// How long after the waiters started the step was completed.
+    pub delay_ms: u64,
+    /// `None` when the waiter did not end with success after the complete.
+    pub reaction_ms: Option<f64>,
+    pub exit: i32,
+}
+
+/// Scenario 6: one `session mirror` of a fresh synthetic transcript of `bytes`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Mirror {
+    pub backend: String,
+    pub bytes: u64,
+    pub trial: u32,
+    pub wall_ms: f64,
+    pub rss_kib: Option<u64>,
+    pub exit: i32,
+}
+
+/// Scenario 6: one in-process pass of the mirror's redaction over a transcript.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Redact {
+    pub bytes: u64,
+    pub round: u32,
+    pub secs: f64,
+    pub redactions: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct End {
+    pub finished_at: String,
+    pub elapsed_s: f64,
+    pub loadavg: String,
+}
+
+/// Parses JSON Lines; blank lines are skipped, a bad line is an error naming its number.
+pub fn parse(text: &str) -> Result<Vec<Record>, String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1)))
+        .collect()
+}
+
+/// One record as one line (no trailing newline).
+pub fn line(record: &Record) -> String {
+    serde_json::to_string(record).expect("records serialise")
+}

@@ -1,0 +1,366 @@
+//! One section of BENCHMARKS.md per scenario of issue 6, in the issue's order (peak memory,
+//! scenario 7, sits beside the latencies it belongs to; contention has its own file).
+//! Each section states what was measured and how before its table.
+
+use std::fmt::Write;
+
+use super::figures::{FLOOR, Figures, OURS, PYTHON, size};
+use super::{mib, ms, signed_ms, times, triple_ms};
+use crate::commands::{COMMANDS, INBOX_MESSAGES, NO_ROOTS};
+
+pub fn all(out: &mut String, f: &Figures) {
+    latency(out, f);
+    memory(out, f);
+    super::contention::section(out, f);
+    burst(out, f);
+    inbox(out, f);
+    wait_for(out, f);
+    mirror(out, f);
+}
+
+fn failures_note(out: &mut String, notes: &[String]) {
+    if !notes.is_empty() {
+        let _ = writeln!(out, "Left out of the statistics: {}.\n", notes.join("; "));
+    }
+}
+
+fn latency(out: &mut String, f: &Figures) {
+    let _ = writeln!(out, "## 1. Per-command latency (s3)\n");
+    let _ = writeln!(
+        out,
+        "Whole process, warm cache, both tools on one project in the SeaweedFS bucket: \
+         `step-status` of a claimed step, `claim` of a fresh step each run, `send` to another \
+         agent, `inbox` holding {INBOX_MESSAGES} messages, `memory get`, and `--version` (no \
+         request at all: process start alone). The floor makes the listed requests from a \
+         warm in-process client (`‖` = concurrently, as our binary does).\n"
+    );
+    let _ = writeln!(
+        out,
+        "| command | ours (ms) | Python (ms) | Python ÷ ours | floor (ms) | ours − floor (ms) | floor requests |\n|---|---|---|---|---|---|---|"
+    );
+    let mut notes = Vec::new();
+    for c in COMMANDS {
+        let floor = if c.floor == "none" {
+            "0 (no request)".to_string()
+        } else {
+            triple_ms(f.latency(c.name, FLOOR))
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            c.name,
+            triple_ms(f.latency(c.name, OURS)),
+            triple_ms(f.latency(c.name, PYTHON)),
+            times(f.speedup(c.name)),
+            floor,
+            f.overhead(c.name)
+                .map(signed_ms)
+                .unwrap_or_else(|| "—".into()),
+            c.floor
+        );
+        for tool in [OURS, PYTHON, FLOOR] {
+            let n = f.latency_failures(c.name, tool);
+            if n > 0 {
+                notes.push(format!("{n} failed `{}` run(s) of {tool}", c.name));
+            }
+        }
+    }
+    let _ = writeln!(out);
+    failures_note(out, &notes);
+    overhead(out, f);
+}
+
+/// Splits `ours − floor` of `step-status` into process start, root certificates and the
+/// rest, from the `--version` runs and the runs with no roots to load.
+fn overhead(out: &mut String, f: &Figures) {
+    let med = |c: &str, t: &str| f.latency(c, t).map(|s| s.median);
+    let (Some(ours), Some(no_roots), Some(version), Some(floor)) = (
+        med("step-status", OURS),
+        med("step-status", NO_ROOTS),
+        med("--version", OURS),
+        f.floor_median("step-status"),
+    ) else {
+        return;
+    };
+    let roots = ours - no_roots;
+    let _ = writeln!(
+        out,
+        "**Where `ours − floor` goes**, for `step-status` ({} ms against a floor of {} ms, \
+         medians): starting and ending a process of our binary at all, as `--version` does: \
+         {} ms; loading the system's root certificates, which the AWS SDK's default HTTPS \
+         client reads and parses at start-up although the endpoint is plain `http://` (the \
+         same command with `SSL_CERT_FILE=/dev/null` takes {} ms; rustls-native-certs reads \
+         `SSL_CERT_FILE` and `SSL_CERT_DIR`, else the system's default bundle and directory, \
+         on Debian some 140 certificates either way): {} ms; the rest (reading \
+         the config, building the SDK client and runtime, fresh TCP connections, our own \
+         CPU): {} ms. `perf record` over 100 runs put `rustls_native_certs::CertPaths::load` \
+         and the PEM decoding under it at the top of the binary's own profile.\n",
+        ms(ours),
+        ms(floor),
+        ms(version),
+        ms(no_roots),
+        ms(roots),
+        ms(ours - floor - version - roots),
+    );
+}
+
+fn memory(out: &mut String, f: &Figures) {
+    let _ = writeln!(out, "## 7. Peak memory per command (s3)\n");
+    let _ = writeln!(
+        out,
+        "Peak resident set (`ru_maxrss`) of each process of scenario 1, MiB, min / median / max.{}\n",
+        match f.run.map(|r| r.machine.shim_rss_kib) {
+            Some(k) if k > 0 => format!(
+                " A child's `ru_maxrss` starts at the size of the process that forked it, so \
+                 every child is forked by a small measuring shim; `true` run through it \
+                 measures {} MiB, the smallest figure this method can show.",
+                mib(Some(k as f64))
+            ),
+            _ => String::new(),
+        }
+    );
+    let _ = writeln!(
+        out,
+        "| command | ours (MiB) | Python (MiB) |\n|---|---|---|"
+    );
+    let fmt = |s: Option<crate::stats::Summary>| match s {
+        Some(s) => format!(
+            "{} / {} / {}",
+            mib(Some(s.min)),
+            mib(Some(s.median)),
+            mib(Some(s.max))
+        ),
+        None => "—".into(),
+    };
+    for c in COMMANDS {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} |",
+            c.name,
+            fmt(f.latency_rss(c.name, OURS)),
+            fmt(f.latency_rss(c.name, PYTHON))
+        );
+    }
+    let _ = writeln!(out);
+}
+
+fn burst(out: &mut String, f: &Figures) {
+    let _ = writeln!(out, "## 3. Message burst\n");
+    let _ = writeln!(
+        out,
+        "S sender threads released together, each running M `send` processes one after \
+         another, all to one recipient; then a fresh `inbox --json` of the recipient must \
+         show every message exactly once. Throughput is delivered messages per second of \
+         wall time from the release to the last exit (whole processes, 2 cores).\n"
+    );
+    let rows = f.bursts();
+    if rows.is_empty() {
+        let _ = writeln!(out, "Not measured in this run.\n");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| backend | S × M | trials | sent | delivered | lost | duplicates | failed sends | wall (s) min / median / max | messages/s median |\n|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for b in rows {
+        let wall = b
+            .wall_ms
+            .map(|s| {
+                format!(
+                    "{:.2} / {:.2} / {:.2}",
+                    s.min / 1000.0,
+                    s.median / 1000.0,
+                    s.max / 1000.0
+                )
+            })
+            .unwrap_or_else(|| "—".into());
+        let _ = writeln!(
+            out,
+            "| {} | {} × {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            b.backend,
+            b.senders,
+            b.per_sender,
+            b.trials,
+            b.sent,
+            b.delivered,
+            b.lost,
+            b.duplicates,
+            b.failed,
+            wall,
+            b.rate
+                .map(|r| format!("{:.0}", r.median))
+                .unwrap_or_else(|| "—".into())
+        );
+    }
+    let _ = writeln!(out);
+}
+
+fn inbox(out: &mut String, f: &Figures) {
+    let _ = writeln!(out, "## 4. Inbox at scale (s3)\n");
+    let _ = writeln!(
+        out,
+        "`inbox` (everything, no cursor) of a mailbox holding N direct messages, written \
+         beforehand straight into the bucket in the contract's layout. A run counts only when \
+         it exits 0 and prints all N messages. The floor is the warm in-process client making \
+         the same requests (two LISTs, then every GET, 32 at a time): with 2 cores shared by \
+         the server and the client, it shows how much of a large inbox is the server's time.\n"
+    );
+    let sizes = f.inbox_sizes();
+    if sizes.is_empty() {
+        let _ = writeln!(out, "Not measured in this run.\n");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| messages | ours (ms) | Python (ms) | Python ÷ ours | floor (ms) | ours − floor (ms) | floor ÷ Python | ours peak RSS (MiB, median) | Python peak RSS (MiB, median) |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    let mut notes = Vec::new();
+    let med = |n: u32, tool: &str| f.inbox(n, tool).map(|s| s.median);
+    for &n in &sizes {
+        let ratio = crate::stats::ratio(
+            f.inbox(n, PYTHON).map(|s| s.median),
+            f.inbox(n, OURS).map(|s| s.median),
+        );
+        let _ = writeln!(
+            out,
+            "| {n} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            triple_ms(f.inbox(n, OURS)),
+            triple_ms(f.inbox(n, PYTHON)),
+            times(ratio),
+            triple_ms(f.inbox(n, FLOOR)),
+            match (med(n, OURS), med(n, FLOOR)) {
+                (Some(o), Some(fl)) => signed_ms(o - fl),
+                _ => "—".into(),
+            },
+            // The most any client making these requests could gain on the Python tool.
+            times(crate::stats::ratio(med(n, PYTHON), med(n, FLOOR))),
+            mib(f.inbox_rss(n, OURS).map(|s| s.median)),
+            mib(f.inbox_rss(n, PYTHON).map(|s| s.median)),
+        );
+        for tool in [OURS, PYTHON, FLOOR] {
+            let bad = f.inbox_bad(n, tool);
+            if bad > 0 {
+                notes.push(format!("{bad} bad run(s) of {tool} at {n}"));
+            }
+        }
+    }
+    let _ = writeln!(out);
+    failures_note(out, &notes);
+    let rss = |n: u32| f.inbox_rss(n, OURS).map(|s| s.median);
+    if let (Some(&lo), Some(&hi)) = (sizes.first(), sizes.last())
+        && hi > lo
+        && let (Some(a), Some(z)) = (rss(lo), rss(hi))
+    {
+        let _ = writeln!(
+            out,
+            "`floor ÷ Python` is the ratio any client making the same requests would reach: \
+             past a few hundred messages the server's GETs, on the same 2 cores, dominate. \
+             Our peak RSS grows by {:.1} KiB per message between {lo} and {hi} messages{}\n",
+            (z - a) / f64::from(hi - lo),
+            if (z - a) / f64::from(hi - lo) > 2.0 {
+                ", far more than the few hundred bytes a message holds: the inbox keeps every \
+                 fetched object until all are fetched, and each small body still shares the \
+                 much larger network buffer it was read into."
+            } else {
+                ", in line with the few hundred bytes a message holds."
+            }
+        );
+    }
+}
+
+fn wait_for(out: &mut String, f: &Figures) {
+    let _ = writeln!(out, "## 5. wait-for reaction (s3)\n");
+    let _ = writeln!(
+        out,
+        "Per trial, a fresh step is claimed, then the waiters start together (`wait-for STEP` \
+         with default settings for both tools, plus ours with `--interval 0.25`); after a \
+         delay from a fixed schedule our `complete` marks the step done. The reaction is the \
+         time from the `complete` process's exit (the status is written by then) to each \
+         waiter's exit. Our default polling starts at 250 ms and backs off by half each time \
+         to 2 s, with conditional GETs, so a waiter that has waited more than about 3 s polls \
+         every 2 s and reacts after about 1 s on average; `--interval 0.25` shows what a \
+         250 ms poll gives. The Python tool polls every 5 s.\n"
+    );
+    let tools = f.wait_tools();
+    if tools.is_empty() {
+        let _ = writeln!(out, "Not measured in this run.\n");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "| waiter | trials | reaction min / median / p90 / max (ms) | failed |\n|---|---|---|---|"
+    );
+    for t in tools {
+        let s = f.wait(&t);
+        let _ = writeln!(
+            out,
+            "| {t} | {} | {} | {} |",
+            s.map(|s| s.count).unwrap_or(0),
+            s.map(|s| format!(
+                "{} / {} / {} / {}",
+                ms(s.min),
+                ms(s.median),
+                ms(s.p90),
+                ms(s.max)
+            ))
+            .unwrap_or_else(|| "—".into()),
+            f.wait_failures(&t)
+        );
+    }
+    let _ = writeln!(out);
+}
+
+fn mirror(out: &mut String, f: &Figures) {
+    let _ = writeln!(out, "## 6. Session mirror\n");
+    if let Some(r) = f.redaction() {
+        let bytes = f.redacts.first().map(|r| r.bytes).unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "**Redaction**, in process (`tracecraft::session::redact::redact_into` in 4 MiB \
+             chunks, as the mirror calls it) over a {} synthetic transcript with a secret on \
+             every 50th line: {:.0} / {:.0} / {:.0} MB/s min / median / max over {} rounds \
+             (MB = 10^6 bytes).\n",
+            size(bytes),
+            r.min,
+            r.median,
+            r.max,
+            r.count
+        );
+    }
+    let groups = f.mirror_groups();
+    if groups.is_empty() {
+        let _ = writeln!(out, "Mirroring not measured in this run.\n");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "**Mirroring**: `session mirror --harness claude-code --session-id ID` of a fresh \
+         synthetic transcript (redaction on, default 4 MiB parts), whole process, wall time \
+         and peak RSS. MB/s is source bytes per second of wall time.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| backend | transcript | trials | wall (s) min / median / max | MB/s (median) | peak RSS (MiB) min / median / max | failed |\n|---|---|---|---|---|---|---|"
+    );
+    for (backend, bytes) in groups {
+        let runs = f.mirror(&backend, bytes);
+        let ok: Vec<_> = runs.iter().filter(|m| m.exit == 0).collect();
+        let wall = crate::stats::summarize(ok.iter().map(|m| m.wall_ms / 1000.0));
+        let rss = f.mirror_rss(&backend, bytes);
+        let _ = writeln!(
+            out,
+            "| {backend} | {} | {} | {} | {} | {} / {} / {} | {} |",
+            size(bytes),
+            runs.len(),
+            wall.map(|s| format!("{:.2} / {:.2} / {:.2}", s.min, s.median, s.max))
+                .unwrap_or_else(|| "—".into()),
+            wall.map(|s| format!("{:.0}", bytes as f64 / 1e6 / s.median))
+                .unwrap_or_else(|| "—".into()),
+            mib(rss.map(|s| s.min)),
+            mib(rss.map(|s| s.median)),
+            mib(rss.map(|s| s.max)),
+            runs.len() - ok.len()
+        );
+    }
+    let _ = writeln!(out);
+}
