@@ -216,7 +216,9 @@ _seaweed_start_once() {
     SEAWEED_PORTS="master=$master volume=$volume filer=$filer s3=$s3 admin=$admin (grpc: +10000)"
     mkdir -p "$SEAWEED_DATA_DIR" "$tmp/home"
 
+    # -logdir keeps glog's weed.*.log files in the temp dir that seaweed_stop removes.
     local -a args=(
+        -logdir="$tmp"
         mini
         -dir="$SEAWEED_DATA_DIR"
         -ip=127.0.0.1 -ip.bind=127.0.0.1

@@ -39,6 +39,8 @@ const SINGLE_PUT_MAX: u64 = 16 * 1024 * 1024;
 /// Part size of multipart uploads: the most an upload holds in memory at once.
 const PART_SIZE: usize = 16 * 1024 * 1024;
 const WRITE_ATTEMPTS: u32 = 3;
+/// Bodies up to this size are copied out of the buffer they were received in.
+const SMALL_BODY: usize = 64 * 1024;
 
 /// How to reach one S3 bucket.
 #[derive(Clone, Debug, Default)]
@@ -246,7 +248,12 @@ impl S3Store {
                 true,
             )
         })?;
-        let body = body.into_bytes();
+        // A small document read into a large network buffer would keep the whole buffer
+        // alive for as long as the caller keeps the body (inbox holds thousands): copy it.
+        let body = match body.into_bytes() {
+            b if b.len() <= SMALL_BODY => Bytes::copy_from_slice(&b),
+            b => b,
+        };
         Ok(Some((
             Object {
                 meta: ObjectMeta {

@@ -276,10 +276,10 @@ fn wait_for(out: &mut String, f: &Figures) {
          with default settings for both tools, plus ours with `--interval 0.25`); after a \
          delay from a fixed schedule our `complete` marks the step done. The reaction is the \
          time from the `complete` process's exit (the status is written by then) to each \
-         waiter's exit. Our default polling starts at 250 ms and backs off by half each time \
-         to 2 s, with conditional GETs, so a waiter that has waited more than about 3 s polls \
-         every 2 s and reacts after about 1 s on average; `--interval 0.25` shows what a \
-         250 ms poll gives. The Python tool polls every 5 s.\n"
+         waiter's exit. Our default polling starts at 100 ms and backs off by half each time \
+         to 500 ms (2 s only after 15 minutes of waiting), with conditional GETs, so a waiter \
+         reacts after about a quarter of a second on average; `--interval 0.25` shows what a \
+         fixed 250 ms poll gives. The Python tool polls every 5 s.\n"
     );
     let tools = f.wait_tools();
     if tools.is_empty() {
