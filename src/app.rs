@@ -18,6 +18,9 @@ use crate::time;
 
 /// Presence records younger than this are not rewritten just to refresh the heartbeat.
 const PRESENCE_FRESH: Duration = Duration::from_secs(60);
+/// Small documents (message bodies, claims, presence records, history snapshots) fetched
+/// at once when a command reads many: 1,000 of them cost about 32 round trips.
+pub const FETCH_CONCURRENCY: usize = 32;
 /// Agents whose heartbeat is older than this are shown as stale.
 pub const STALE_AFTER: Duration = Duration::from_secs(300);
 

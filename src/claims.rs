@@ -14,8 +14,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 
-use crate::app::{CorruptDocument, decode, encode};
+use crate::app::{CorruptDocument, FETCH_CONCURRENCY, decode, encode};
 use crate::docs::{self, Agent, Claim, Lease, Status};
 use crate::keys;
 use crate::lease::{self, Standing};
@@ -24,8 +25,6 @@ use crate::time;
 
 /// Rounds of read-and-write before a claim that keeps changing under us is reported.
 const ATTEMPTS: usize = 5;
-/// Claim documents read at once when looking for the caller's claims.
-const FETCH_CONCURRENCY: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClaimError {
@@ -460,16 +459,9 @@ impl<'a> Claims<'a> {
         }
     }
 
-    /// Every claim the caller holds (expired ones included), by step id.
+    /// Every claim the caller holds (expired ones included), by step id. Other agents'
+    /// unreadable claims are skipped: they are reported where they are read one by one.
     pub async fn held(&self) -> Result<Vec<(String, Current)>> {
-        let all = self.all().await?;
-        Ok(all.into_iter().filter(|(_, cur)| self.holds(cur)).collect())
-    }
-
-    /// Every readable claim in the project, by step id (unreadable ones are skipped: they
-    /// are reported where they are read one by one).
-    pub async fn all(&self) -> Result<Vec<(String, Current)>> {
-        use futures::StreamExt;
         let entries = self.store.list(keys::STEPS_DIR, None).await?;
         let sids: Vec<String> = entries
             .iter()
@@ -484,8 +476,8 @@ impl<'a> Claims<'a> {
         let mut claims = Vec::new();
         for (cur, sid) in read {
             match cur {
-                Ok(Some(cur)) => claims.push((sid, cur)),
-                Ok(None) | Err(ClaimError::Corrupt(_)) => {}
+                Ok(Some(cur)) if self.holds(&cur) => claims.push((sid, cur)),
+                Ok(_) | Err(ClaimError::Corrupt(_)) => {}
                 Err(e) => return Err(e),
             }
         }

@@ -40,15 +40,6 @@ pub enum Standing {
 }
 
 impl Standing {
-    /// Still the holder's: a claim that is held, leased, or expired within the allowance.
-    pub fn is_live(self) -> bool {
-        match self {
-            Standing::Held | Standing::Leased { .. } => true,
-            Standing::Expired { ago } => ago <= SKEW_ALLOWANCE,
-            Standing::Released | Standing::Finished => false,
-        }
-    }
-
     /// Another agent may take this claim over now.
     pub fn is_takeable(self) -> bool {
         match self {
@@ -261,11 +252,11 @@ mod tests {
                 ago: Duration::from_secs(1)
             }
         );
-        assert!(just_expired.is_live() && !just_expired.is_takeable());
+        assert!(!just_expired.is_takeable());
         let at_allowance = judge("2026-11-21T10:00:32Z");
-        assert!(at_allowance.is_live() && !at_allowance.is_takeable());
+        assert!(!at_allowance.is_takeable());
         let past = judge("2026-11-21T10:00:33Z");
-        assert!(!past.is_live() && past.is_takeable());
+        assert!(past.is_takeable());
         assert_eq!(past.describe(), "expired 3s ago");
         let fresh = Standing::Leased {
             left: Duration::from_millis(599_100),
@@ -297,7 +288,7 @@ mod tests {
         );
         assert!(standing(&claim, &m, false, at("2026-11-21T10:00:13Z")).is_takeable());
         let unreadable = leased(10, "soon");
-        assert!(standing(&unreadable, &m, false, at("2026-11-21T10:00:13Z")).is_live());
+        assert!(!standing(&unreadable, &m, false, at("2026-11-21T10:00:13Z")).is_takeable());
     }
 
     #[test]
@@ -322,7 +313,7 @@ mod tests {
         };
         let s = standing(&finished, &m, true, now);
         assert_eq!(s, Standing::Finished);
-        assert!(!s.is_takeable() && !s.is_live());
+        assert!(!s.is_takeable());
     }
 
     #[test]

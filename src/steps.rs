@@ -6,14 +6,11 @@
 
 use futures::StreamExt;
 
-use crate::app::{App, Doc};
+use crate::app::{App, Doc, FETCH_CONCURRENCY};
 use crate::claims::{Claims, Current};
 use crate::docs::{self, Status};
 use crate::keys;
 use crate::lease::Standing;
-
-/// Documents fetched at once when reading every step.
-const FETCH_CONCURRENCY: usize = 32;
 
 #[derive(Clone, Debug)]
 pub struct StepView {

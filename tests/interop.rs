@@ -37,30 +37,9 @@ struct Python {
 impl Python {
     /// The command run as `agent`, isolated from the caller's config and AWS settings.
     fn cmd(&self, agent: &str) -> Command {
-        let mut cmd = Command::new(&self.bin);
-        cmd.current_dir(self.dir.path())
-            .env("HOME", self.dir.path())
-            .env("TRACECRAFT_AGENT", agent)
-            .env("AWS_DEFAULT_REGION", &self.region)
-            .env("PYTHONUTF8", "1")
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .stdin(Stdio::null());
-        for var in [
-            "TRACECRAFT_CONFIG",
-            "AWS_PROFILE",
-            "AWS_DEFAULT_PROFILE",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN",
-            "AWS_CONFIG_FILE",
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "AWS_ENDPOINT_URL",
-            "AWS_ENDPOINT_URL_S3",
-            "AWS_REGION",
-            "HF_TOKEN",
-        ] {
-            cmd.env_remove(var);
-        }
+        let mut cmd =
+            support::python_tool::command(&self.bin, self.dir.path(), agent, &self.region);
+        cmd.stdin(Stdio::null());
         cmd
     }
 

@@ -10,6 +10,8 @@ mod floor;
 mod judge;
 mod machine;
 mod proc;
+#[path = "../../tests/support/python_tool.rs"]
+mod python_tool;
 mod record;
 mod render;
 mod scenarios;

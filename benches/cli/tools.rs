@@ -8,6 +8,8 @@ use std::process::Command;
 
 use anyhow::Context;
 
+use crate::python_tool;
+
 use crate::proc;
 
 /// The SeaweedFS server `scripts/lib/seaweedfs.sh` started.
@@ -183,30 +185,7 @@ impl Python {
 
     /// A command run as `agent`, isolated from the caller's config and AWS settings.
     pub fn cmd(&self, agent: &str) -> Command {
-        let mut cmd = Command::new(&self.bin);
-        cmd.current_dir(&self.dir)
-            .env("HOME", &self.dir)
-            .env("TRACECRAFT_AGENT", agent)
-            .env("AWS_DEFAULT_REGION", &self.region)
-            .env("PYTHONUTF8", "1")
-            .env("PYTHONDONTWRITEBYTECODE", "1");
-        for var in [
-            "TRACECRAFT_CONFIG",
-            "AWS_PROFILE",
-            "AWS_DEFAULT_PROFILE",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN",
-            "AWS_CONFIG_FILE",
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "AWS_ENDPOINT_URL",
-            "AWS_ENDPOINT_URL_S3",
-            "AWS_REGION",
-            "HF_TOKEN",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd
+        python_tool::command(&self.bin, &self.dir, agent, &self.region)
     }
 }
 

@@ -4,16 +4,13 @@
 use futures::StreamExt;
 use serde_json::json;
 
-use crate::app::{App, STALE_AFTER, decode};
+use crate::app::{App, FETCH_CONCURRENCY, STALE_AFTER, decode};
 use crate::docs::Agent;
 use crate::keys;
 use crate::lease::Standing;
 use crate::outcome::Outcome;
 use crate::steps::{self, StepView};
 use crate::time;
-
-/// Bodies fetched at once when reading many small documents.
-pub const FETCH_CONCURRENCY: usize = 32;
 
 /// One agent as `agents` and `status` show it.
 #[derive(Clone, Debug)]

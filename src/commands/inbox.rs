@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde_json::json;
 
-use crate::app::{self, App};
+use crate::app::{self, App, FETCH_CONCURRENCY};
 use crate::cli::InboxArgs;
 use crate::docs::{Cursor, CursorPart, Message};
 use crate::keys;
@@ -25,8 +25,6 @@ use crate::outcome::{Outcome, UsageError};
 use crate::store::{ListEntry, PutMode, StoreError, Version};
 use crate::time;
 
-/// Message bodies fetched at once: 1,000 messages cost about 32 round trips.
-const FETCH_CONCURRENCY: usize = 32;
 /// How far the watermark trails the newest key read: a message whose key is up to this
 /// much older than the newest one read is still shown when it lands late.
 const HORIZON_NS: i64 = 3_600 * 1_000_000_000;

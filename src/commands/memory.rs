@@ -6,7 +6,7 @@ use anyhow::Context;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::json;
 
-use crate::app::{App, CorruptDocument};
+use crate::app::{App, CorruptDocument, FETCH_CONCURRENCY};
 use crate::cli::MemoryCommand;
 use crate::docs::MemoryValue;
 use crate::ids::InvalidId;
@@ -17,8 +17,6 @@ use crate::time;
 
 /// The first segment reserved for version snapshots (contract section 5).
 const RESERVED_FIRST: &str = "_history";
-/// How many history snapshots are fetched at once.
-const FETCH_CONCURRENCY: usize = 32;
 
 pub async fn run(app: &App, cmd: MemoryCommand) -> anyhow::Result<Outcome> {
     match cmd {

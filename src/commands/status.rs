@@ -7,9 +7,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::json;
 
-use super::agents::{self, FETCH_CONCURRENCY};
+use super::agents;
 use super::claim::claim_json;
-use crate::app::App;
+use crate::app::{App, FETCH_CONCURRENCY};
 use crate::cli::StatusArgs;
 use crate::docs::Cursor;
 use crate::keys;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::{Ctx, Recorder, brief, say};
 use crate::judge::{judge, split_latencies};
 use crate::proc;
-use crate::record::{Claimer, Record};
+use crate::record::{ClaimTrial, Claimer, Record};
 use crate::tools::{Backend, Ours};
 
 /// Head start for spawning: every child must be forked and waiting before the release.
@@ -31,15 +31,7 @@ pub fn run(ctx: &Ctx, rec: &mut Recorder) -> anyhow::Result<()> {
             let mut violations = 0;
             for trial in 0..ctx.plan.contention_trials {
                 let (claimers, verdict) = trial_once(ctx, &ours, n, trial)?;
-                violations += verdict.violations.len() + verdict.errors.len();
-                for v in verdict.violations.iter().chain(&verdict.errors) {
-                    say(format!("  VIOLATION/ERROR n={n} trial={trial}: {v}"));
-                }
-                all.extend(claimers.iter().cloned());
-                for c in claimers {
-                    rec.push(Record::Claimer(c))?;
-                }
-                rec.push(Record::ClaimTrial(verdict))?;
+                violations += keep(rec, &mut all, claimers, verdict, "")?;
             }
             let (won, lost) = split_latencies(&all);
             say(format!(
@@ -55,6 +47,28 @@ pub fn run(ctx: &Ctx, rec: &mut Recorder) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Records one trial's claimers and verdict, adds the claimers to `all`, says every
+/// violation and error, and returns how many there were.
+fn keep(
+    rec: &mut Recorder,
+    all: &mut Vec<Claimer>,
+    claimers: Vec<Claimer>,
+    verdict: ClaimTrial,
+    label: &str,
+) -> anyhow::Result<usize> {
+    let (n, trial) = (verdict.n, verdict.trial);
+    for v in verdict.violations.iter().chain(&verdict.errors) {
+        say(format!("  VIOLATION/ERROR{label} n={n} trial={trial}: {v}"));
+    }
+    let count = verdict.violations.len() + verdict.errors.len();
+    all.extend(claimers.iter().cloned());
+    for c in claimers {
+        rec.push(Record::Claimer(c))?;
+    }
+    rec.push(Record::ClaimTrial(verdict))?;
+    Ok(count)
 }
 
 /// The same race from one warm in-process client: N conditional creates sent at once,
@@ -79,16 +93,7 @@ fn server_only(ctx: &Ctx, project: &str, n: u32, rec: &mut Recorder) -> anyhow::
             .collect();
         let holder = ctx.floor(project)?.claim_holder(&sid)?;
         let verdict = judge(IN_PROCESS, n, trial, &claimers, holder.as_deref());
-        for v in verdict.violations.iter().chain(&verdict.errors) {
-            say(format!(
-                "  VIOLATION/ERROR (in process) n={n} trial={trial}: {v}"
-            ));
-        }
-        all.extend(claimers.iter().cloned());
-        for c in claimers {
-            rec.push(Record::Claimer(c))?;
-        }
-        rec.push(Record::ClaimTrial(verdict))?;
+        keep(rec, &mut all, claimers, verdict, " (in process)")?;
     }
     let (won, lost) = split_latencies(&all);
     say(format!(
