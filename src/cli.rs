@@ -354,9 +354,6 @@ pub struct InitArgs {
     /// The lease `claim` takes by default (e.g. 10m); without it claims never expire.
     #[arg(long, value_parser = check_ttl)]
     pub claim_ttl: Option<String>,
-    /// The TTL `reserve` takes by default (e.g. 30m) [default: 1h].
-    #[arg(long, value_parser = check_ttl)]
-    pub reserve_ttl: Option<String>,
     /// Write ~/.tracecraft/config.json instead of ./.tracecraft.json.
     #[arg(long)]
     pub global: bool,

@@ -337,7 +337,10 @@ mod tests {
         let exe = Path::new("/opt/tc's/tracecraft");
         let done = install(dir.path(), Hook::PreCommit, exe).unwrap();
         assert_eq!(done.path, hooks.join("pre-commit"));
-        assert_eq!(done.chained, Some(hooks.join("pre-commit.tracecraft-chained")));
+        assert_eq!(
+            done.chained,
+            Some(hooks.join("pre-commit.tracecraft-chained"))
+        );
         let script = std::fs::read_to_string(&done.path).unwrap();
         assert!(script.contains(MARKER) && script.contains(r"'/opt/tc'\''s/tracecraft'"));
         // Installing again rewrites ours and keeps the chained hook.
@@ -348,6 +351,9 @@ mod tests {
             std::fs::read_to_string(hooks.join("pre-commit")).unwrap(),
             "#!/bin/sh\necho mine\n"
         );
-        assert!(uninstall(dir.path()).unwrap().is_empty(), "not ours any more");
+        assert!(
+            uninstall(dir.path()).unwrap().is_empty(),
+            "not ours any more"
+        );
     }
 }

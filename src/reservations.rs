@@ -87,7 +87,11 @@ pub struct Reservation {
 
 impl Reservation {
     pub fn mode(&self) -> &'static str {
-        if self.exclusive { "exclusive" } else { "shared" }
+        if self.exclusive {
+            "exclusive"
+        } else {
+            "shared"
+        }
     }
 
     /// The stored patterns, parsed; one that does not parse (written by another tool)
@@ -311,7 +315,8 @@ impl<'a> Reservations<'a> {
                     r.ttl_s = req.ttl.as_secs();
                     r.reason = req.reason.clone().or(r.reason.take());
                     r.step = req.step.clone().or(r.step.take());
-                    r.extra.insert("renewed_at".into(), time::format(now).into());
+                    r.extra
+                        .insert("renewed_at".into(), time::format(now).into());
                     (r.clone(), true)
                 }
                 None => {
@@ -373,12 +378,16 @@ impl<'a> Reservations<'a> {
                         let mut hits: Vec<usize> = match by_id {
                             Some(i) => vec![i],
                             None => (0..next.reservations.len())
-                                .filter(|&i| next.reservations[i].patterns.iter().any(|p| p == text))
+                                .filter(|&i| {
+                                    next.reservations[i].patterns.iter().any(|p| p == text)
+                                })
                                 .collect(),
                         };
                         // A pattern names the caller's own reservations first.
                         if by_id.is_none()
-                            && hits.iter().any(|&i| next.reservations[i].agent == self.agent)
+                            && hits
+                                .iter()
+                                .any(|&i| next.reservations[i].agent == self.agent)
                         {
                             hits.retain(|&i| next.reservations[i].agent == self.agent);
                         }
@@ -444,14 +453,21 @@ impl<'a> Reservations<'a> {
             let mut next = snap.pruned();
             let now = snap.now();
             let mut renewed = Vec::new();
-            for r in next.reservations.iter_mut().filter(|r| r.agent == self.agent) {
+            for r in next
+                .reservations
+                .iter_mut()
+                .filter(|r| r.agent == self.agent)
+            {
                 let mut end = now + chrono::Duration::seconds(r.ttl_s as i64);
-                // The body must change, so the version does: never write the same bytes.
-                while time::format(end) == r.expires_at {
-                    end += chrono::Duration::microseconds(1);
+                // The store's clock is read to the second (an HTTP `Date`), so two renewals
+                // within one second could compute an earlier end: never move it back. And
+                // the body must change, so the version does: never write the same bytes.
+                if let Some(old) = time::parse(&r.expires_at) {
+                    end = end.max(old + chrono::Duration::microseconds(1));
                 }
                 r.expires_at = time::format(end);
-                r.extra.insert("renewed_at".into(), time::format(now).into());
+                r.extra
+                    .insert("renewed_at".into(), time::format(now).into());
                 renewed.push(r.clone());
             }
             if renewed.is_empty() {
@@ -462,9 +478,7 @@ impl<'a> Reservations<'a> {
             Plan::Write {
                 next,
                 result: renewed,
-                landed: Box::new(move |index| {
-                    wrote.iter().all(|w| index.reservations.contains(w))
-                }),
+                landed: Box::new(move |index| wrote.iter().all(|w| index.reservations.contains(w))),
             }
         })
         .await

@@ -55,7 +55,8 @@ pub async fn dispatch(cmd: GuardCommand, printer: &Printer) -> anyhow::Result<Ou
                 let done = guard::install(&cwd, hook, &exe)
                     .with_context(|| format!("cannot install the {} hook", hook.name()))?;
                 let verb = if done.updated { "Updated" } else { "Installed" };
-                let mut line = format!("{verb} the {} hook at {}", hook.name(), done.path.display());
+                let mut line =
+                    format!("{verb} the {} hook at {}", hook.name(), done.path.display());
                 if let Some(c) = &done.chained {
                     line.push_str(&format!(" (it runs {} first)", c.display()));
                 }
@@ -90,8 +91,10 @@ pub async fn dispatch(cmd: GuardCommand, printer: &Printer) -> anyhow::Result<Ou
             pushed,
             hook,
         } => {
-            let mut checked: Vec<String> =
-                paths.iter().map(|p| guard::repo_relative(&cwd, p)).collect();
+            let mut checked: Vec<String> = paths
+                .iter()
+                .map(|p| guard::repo_relative(&cwd, p))
+                .collect();
             if staged {
                 checked.extend(guard::staged_paths(&cwd).context("cannot read the staged paths")?);
             }
@@ -111,10 +114,7 @@ pub async fn dispatch(cmd: GuardCommand, printer: &Printer) -> anyhow::Result<Ou
 
 async fn check(printer: &Printer, paths: &[String], hook: bool) -> anyhow::Result<Outcome> {
     if paths.is_empty() {
-        printer.result(
-            "Nothing to check.",
-            &json!({"checked": 0, "conflicts": []}),
-        );
+        printer.result("Nothing to check.", &json!({"checked": 0, "conflicts": []}));
         return Ok(Outcome::Success);
     }
     let mode = mode(printer);

@@ -29,14 +29,12 @@ pub async fn run(app: &App, args: RenewArgs) -> anyhow::Result<Outcome> {
         }
         .into());
     }
-    let human = if report.renewed.is_empty()
-        && report.lost.is_empty()
-        && report.reservations.is_empty()
-    {
-        "No leases to renew.".to_string()
-    } else {
-        report.lines().join("\n")
-    };
+    let human =
+        if report.renewed.is_empty() && report.lost.is_empty() && report.reservations.is_empty() {
+            "No leases to renew.".to_string()
+        } else {
+            report.lines().join("\n")
+        };
     report.refuse_lost(app);
     app.printer.result(human, &report.to_json());
     Ok(report.outcome())

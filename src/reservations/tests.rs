@@ -110,7 +110,10 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 fn request(patterns: &[&str], exclusive: bool, ttl_s: u64) -> Request {
     Request {
-        patterns: patterns.iter().map(|p| Pattern::parse(p).unwrap()).collect(),
+        patterns: patterns
+            .iter()
+            .map(|p| Pattern::parse(p).unwrap())
+            .collect(),
         exclusive,
         ttl: Duration::from_secs(ttl_s),
         reason: Some("testing".into()),
@@ -163,7 +166,10 @@ fn exclusive_refuses_overlaps_and_shared_ones_coexist() {
         else {
             panic!("{again:?}")
         };
-        assert_eq!((reservation.id.as_str(), reservation.ttl_s), (a.id.as_str(), 90));
+        assert_eq!(
+            (reservation.id.as_str(), reservation.ttl_s),
+            (a.id.as_str(), 90)
+        );
 
         granted(reserve(&store, "bob", request(&["docs"], false, 60)).await);
         granted(reserve(&store, "carol", request(&["docs/*.md"], false, 60)).await);
@@ -174,14 +180,19 @@ fn exclusive_refuses_overlaps_and_shared_ones_coexist() {
         assert_eq!(stored(&store).await.reservations.len(), 3);
 
         let res = Reservations::new(&store, "erin");
-        let hits = res.check(&["docs/a.md".into(), "src/api.rs".into()]).await.unwrap();
+        let hits = res
+            .check(&["docs/a.md".into(), "src/api.rs".into()])
+            .await
+            .unwrap();
         assert_eq!(hits.len(), 1, "shared reservations do not block a commit");
         assert_eq!(hits[0].wanted, "src/api.rs");
-        assert!(Reservations::new(&store, "alice")
-            .check(&["src/api.rs".into()])
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(
+            Reservations::new(&store, "alice")
+                .check(&["src/api.rs".into()])
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(res.covering("./docs/x/../a.md").await.unwrap().len(), 2);
     });
 }
@@ -201,7 +212,13 @@ fn expiry_is_judged_on_the_store_clock_with_the_skew_allowance() {
             Reserve::Refused(_)
         ));
         *store.advanced.lock().unwrap() = chrono::Duration::seconds(13);
-        assert!(Reservations::new(&store, "bob").live().await.unwrap().is_empty());
+        assert!(
+            Reservations::new(&store, "bob")
+                .live()
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let b = granted(reserve(&store, "bob", request(&["a"], true, 10)).await);
         // The expired entry was dropped by the write.
         assert_eq!(stored(&store).await.reservations, vec![b]);
@@ -216,14 +233,23 @@ fn renew_extends_only_the_callers_and_release_is_all_or_nothing() {
         let a = granted(reserve(&store, "alice", request(&["a", "b"], true, 10)).await);
         let c = granted(reserve(&store, "carol", request(&["c"], true, 10)).await);
         *store.advanced.lock().unwrap() = chrono::Duration::seconds(8);
-        let renewed = Reservations::new(&store, "alice").renew_mine().await.unwrap();
+        let renewed = Reservations::new(&store, "alice")
+            .renew_mine()
+            .await
+            .unwrap();
         assert_eq!(renewed.len(), 1);
         assert!(renewed[0].expires_at > a.expires_at);
         assert!(renewed[0].extra.contains_key("renewed_at"));
         *store.advanced.lock().unwrap() = chrono::Duration::seconds(11);
         let live = Reservations::new(&store, "x").live().await.unwrap();
         assert_eq!(live.len(), 2, "carol's is expired but within the allowance");
-        assert!(Reservations::new(&store, "nobody").renew_mine().await.unwrap().is_empty());
+        assert!(
+            Reservations::new(&store, "nobody")
+                .renew_mine()
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
         let alice = Reservations::new(&store, "alice");
         let r = alice
@@ -239,9 +265,15 @@ fn renew_extends_only_the_callers_and_release_is_all_or_nothing() {
             .unwrap();
         assert_eq!(r.released[0].patterns, ["b"]);
         assert_eq!(stored(&store).await.reservations[0].patterns, ["a"]);
-        let r = alice.release(&Selector::Items(vec!["zzz".into()]), false).await.unwrap();
+        let r = alice
+            .release(&Selector::Items(vec!["zzz".into()]), false)
+            .await
+            .unwrap();
         assert_eq!(r.unknown, ["zzz"]);
-        let r = alice.release(&Selector::Items(vec![c.id.clone()]), true).await.unwrap();
+        let r = alice
+            .release(&Selector::Items(vec![c.id.clone()]), true)
+            .await
+            .unwrap();
         assert_eq!(r.released[0].agent, "carol");
         let r = alice.release(&Selector::All, false).await.unwrap();
         assert_eq!(r.released.len(), 1);
@@ -257,7 +289,10 @@ fn a_lost_response_to_a_winning_write_is_still_a_win() {
         granted(reserve(&store, "alice", request(&["x"], true, 60)).await);
         store.lose_next.store(true, Ordering::SeqCst);
         let b = granted(reserve(&store, "bob", request(&["y"], true, 60)).await);
-        assert!(!store.lose_next.load(Ordering::SeqCst), "the loss was exercised");
+        assert!(
+            !store.lose_next.load(Ordering::SeqCst),
+            "the loss was exercised"
+        );
         let index = stored(&store).await;
         assert_eq!(index.reservations.len(), 2, "written once: {index:?}");
         assert_eq!(index.reservations[1], b);
@@ -305,7 +340,11 @@ fn concurrent_reservers_of_one_path_have_exactly_one_winner() {
             let path = format!("r{round}/file.rs");
             let agents: Vec<String> = (0..8).map(|i| format!("agent-{i}")).collect();
             let results = futures::future::join_all(agents.iter().enumerate().map(|(i, a)| {
-                let pattern = if i % 2 == 0 { path.clone() } else { format!("r{round}/**") };
+                let pattern = if i % 2 == 0 {
+                    path.clone()
+                } else {
+                    format!("r{round}/**")
+                };
                 let store = &store;
                 async move {
                     Reservations::new(store, a)
