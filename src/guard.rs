@@ -313,6 +313,33 @@ mod tests {
     }
 
     #[test]
+    fn pushed_paths_are_those_of_the_commits_the_remote_lacks() {
+        let (dir, repo) = repo();
+        std::fs::write(dir.path().join("a.rs"), "a").unwrap();
+        commit_all(&repo, "one");
+        let first = repo.head().unwrap().target().unwrap();
+        std::fs::write(dir.path().join("b.rs"), "b").unwrap();
+        commit_all(&repo, "two");
+        std::fs::write(dir.path().join("c.rs"), "c").unwrap();
+        commit_all(&repo, "three");
+        let last = repo.head().unwrap().target().unwrap();
+        let zero = Oid::zero();
+        let line = |remote: Oid| format!("refs/heads/main {last} refs/heads/main {remote}\n");
+        assert_eq!(
+            pushed_paths(dir.path(), &line(first)).unwrap(),
+            ["b.rs", "c.rs"]
+        );
+        // A new branch: every commit no remote-tracking branch has.
+        assert_eq!(
+            pushed_paths(dir.path(), &line(zero)).unwrap(),
+            ["a.rs", "b.rs", "c.rs"]
+        );
+        let delete = format!("(delete) {zero} refs/heads/gone {first}\n");
+        assert!(pushed_paths(dir.path(), &delete).unwrap().is_empty());
+        assert!(pushed_paths(dir.path(), "garbage\n").is_err());
+    }
+
+    #[test]
     fn typed_paths_map_into_the_repository() {
         let (dir, _repo) = repo();
         std::fs::create_dir(dir.path().join("src")).unwrap();
