@@ -68,6 +68,84 @@ pub enum Command {
     Session(crate::commands::session::SessionCommand),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+    /// Reserve paths before editing them: all granted or none, exit 3 naming the holder.
+    Reserve(ReserveArgs),
+    /// List live path reservations (with PATH: those covering it).
+    Reservations(ReservationsArgs),
+    /// Release your path reservations by id or pattern, or all of them.
+    Unreserve(UnreserveArgs),
+    /// Check paths against other agents' reservations; install the git hook that does.
+    #[command(subcommand)]
+    Guard(GuardCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ReserveArgs {
+    /// Repository-relative paths or globs: src/api.rs, docs (a directory), src/**/*.rs.
+    #[arg(required = true)]
+    pub patterns: Vec<String>,
+    /// How long it holds unrenewed (30s, 10m, 2h) [default: reserve_ttl from the config,
+    /// else 1h]; `renew` and `heartbeat` extend it.
+    #[arg(long, value_parser = check_ttl)]
+    pub ttl: Option<String>,
+    /// Shared: coexists with other shared reservations, refused only by exclusive ones.
+    #[arg(long)]
+    pub shared: bool,
+    /// Why, shown to anyone refused by it.
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// The step this work belongs to.
+    #[arg(long)]
+    pub step: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReservationsArgs {
+    /// Only reservations covering this path (relative to the current directory).
+    pub path: Option<String>,
+    /// Only your own.
+    #[arg(long)]
+    pub mine: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnreserveArgs {
+    /// Reservation ids (8 hex) or patterns as reserved.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub items: Vec<String>,
+    /// Every reservation you hold.
+    #[arg(long)]
+    pub all: bool,
+    /// Release another agent's reservation too.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GuardCommand {
+    /// Exit 3 when a path lies in another agent's exclusive reservation.
+    Check {
+        /// Paths relative to the current directory.
+        paths: Vec<String>,
+        /// Check the paths staged in git (both names of a rename).
+        #[arg(long)]
+        staged: bool,
+        /// Check the paths of the commits a push sends (git's pre-push input on stdin).
+        #[arg(long, hide = true)]
+        pushed: bool,
+        /// Run as the git hook: TRACECRAFT_GUARD=warn never blocks, and a store that cannot
+        /// be reached lets the commit through with a warning unless TRACECRAFT_GUARD=strict.
+        #[arg(long, hide = true)]
+        hook: bool,
+    },
+    /// Install the git pre-commit hook (chaining any existing one; honours core.hooksPath).
+    Install {
+        /// Install a pre-push hook as well.
+        #[arg(long)]
+        pre_push: bool,
+    },
+    /// Remove the guard's hooks, putting back the hooks they chained.
+    Uninstall,
 }
 
 #[derive(Debug, Args)]

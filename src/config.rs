@@ -61,6 +61,10 @@ pub struct Config {
     /// claims never expire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim_ttl: Option<TtlSetting>,
+    /// The TTL `reserve` takes without `--ttl` (contract section 12): `"30m"`, or a number
+    /// of seconds. Absent: one hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve_ttl: Option<TtlSetting>,
     /// Fields written by other versions or the Python tool survive a rewrite.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -125,6 +129,19 @@ impl Config {
         }
         .map_err(|mut e| {
             e.message = format!("claim_ttl in the config: {}", e.message);
+            e
+        })
+    }
+
+    /// The configured default reservation TTL, checked; one hour when unset.
+    pub fn reserve_ttl(&self) -> Result<std::time::Duration, crate::outcome::UsageError> {
+        match &self.reserve_ttl {
+            None => Ok(crate::reservations::DEFAULT_TTL),
+            Some(TtlSetting::Seconds(n)) => crate::lease::parse_ttl(&n.to_string()),
+            Some(TtlSetting::Text(t)) => crate::lease::parse_ttl(t),
+        }
+        .map_err(|mut e| {
+            e.message = format!("reserve_ttl in the config: {}", e.message);
             e
         })
     }

@@ -222,6 +222,13 @@ pub fn meta_of(key: &str) -> Option<(&str, &str)> {
         .then_some((harness, session))
 }
 
+// --- reservations -------------------------------------------------------------------
+
+/// The one document deciding every path reservation (contract section 12).
+pub fn reservations_index() -> String {
+    "reservations/index.json".to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +277,7 @@ mod tests {
         assert_eq!(claim_step_of("steps/a/artifacts/claim.json"), None);
         assert_eq!(artifact(None, "r.txt"), "artifacts/shared/r.txt");
         assert_eq!(artifact(Some("s1"), "r.txt"), "artifacts/s1/r.txt");
+        assert_eq!(reservations_index(), "reservations/index.json");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::claims::ClaimError;
 use crate::config::ConfigError;
 use crate::ids::InvalidId;
 use crate::output::Printer;
+use crate::reservations::ReservationError;
 use crate::store::StoreError;
 
 /// A command's expected ending.
@@ -91,6 +92,11 @@ pub fn report(printer: &Printer, err: &anyhow::Error) -> i32 {
         } else if let Some(ClaimError::Store(e)) = cause.downcast_ref::<ClaimError>() {
             hint = hint.or_else(|| e.hint());
         } else if let Some(ClaimError::Corrupt(_)) = cause.downcast_ref::<ClaimError>() {
+            hint = hint.or_else(|| Some(CORRUPT_HINT.into()));
+        } else if let Some(ReservationError::Store(e)) = cause.downcast_ref::<ReservationError>() {
+            hint = hint.or_else(|| e.hint());
+        } else if let Some(ReservationError::Corrupt(_)) = cause.downcast_ref::<ReservationError>()
+        {
             hint = hint.or_else(|| Some(CORRUPT_HINT.into()));
         } else if cause.downcast_ref::<CorruptDocument>().is_some() {
             hint = hint.or_else(|| Some(CORRUPT_HINT.into()));

@@ -1,6 +1,6 @@
 //! `heartbeat [--summary TEXT]`: one call for a harness hook to run every minute. It
 //! rewrites the agent's presence record (always, unlike the refresh other commands do in
-//! passing) and renews every lease the agent holds. A lease that was taken over (found
+//! passing) and renews every lease and path reservation the agent holds. A lease that was taken over (found
 //! through the step its presence record names) is exit 3.
 
 use serde_json::json;

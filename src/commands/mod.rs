@@ -12,6 +12,7 @@ pub mod claim;
 pub mod complete;
 pub mod completions;
 pub mod doctor;
+pub mod guard;
 pub mod handoff;
 pub mod heartbeat;
 pub mod inbox;
@@ -19,16 +20,21 @@ pub mod init;
 pub mod memory;
 pub mod release;
 pub mod renew;
+pub mod reservations;
+pub mod reserve;
 pub mod send;
 pub mod session;
 pub mod status;
 pub mod step_status;
+pub mod unreserve;
 pub mod wait_for;
 
 pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Outcome> {
     let command = match cli.command {
         Command::Init(args) => return init::run(args, printer).await,
         Command::Completions(args) => return completions::run(args),
+        // The hook must decide for itself when the config or store cannot be opened.
+        Command::Guard(cmd) => return guard::dispatch(cmd, printer).await,
         other => other,
     };
     let app = App::open(printer).await?;
@@ -49,7 +55,12 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Outcome> {
         Command::Artifact(cmd) => artifact::run(&app, cmd).await,
         Command::Doctor => doctor::run(&app).await,
         Command::Session(cmd) => session::run(&app, cmd).await,
-        Command::Init(_) | Command::Completions(_) => unreachable!("handled above"),
+        Command::Reserve(args) => reserve::run(&app, args).await,
+        Command::Reservations(args) => reservations::run(&app, args).await,
+        Command::Unreserve(args) => unreserve::run(&app, args).await,
+        Command::Init(_) | Command::Completions(_) | Command::Guard(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! `renew [STEP...] [--ttl D]`: extend the caller's leases by compare-and-swap with a
 //! changed body, so the version always changes. Without steps, every claim the caller
-//! holds with a lease. A step the caller no longer holds is exit 3, naming who does.
+//! holds with a lease, and every path reservation it holds. A step the caller no longer holds is exit 3, naming who does.
 
 use std::time::Duration;
 
@@ -29,11 +29,12 @@ pub async fn run(app: &App, args: RenewArgs) -> anyhow::Result<Outcome> {
         }
         .into());
     }
-    let human = if report.renewed.is_empty() && report.lost.is_empty() {
-        "No leases to renew.".to_string()
-    } else {
-        report.lines().join("\n")
-    };
+    let human =
+        if report.renewed.is_empty() && report.lost.is_empty() && report.reservations.is_empty() {
+            "No leases to renew.".to_string()
+        } else {
+            report.lines().join("\n")
+        };
     report.refuse_lost(app);
     app.printer.result(human, &report.to_json());
     Ok(report.outcome())
@@ -48,6 +49,8 @@ pub struct RenewReport {
     pub lost: Vec<(String, Option<String>)>,
     /// Claims held without a lease and no TTL given.
     pub no_lease: usize,
+    /// The caller's path reservations, renewed (only when no steps were named).
+    pub reservations: Vec<crate::reservations::Reservation>,
 }
 
 impl RenewReport {
@@ -72,6 +75,14 @@ impl RenewReport {
                 )
             })
             .collect();
+        lines.extend(self.reservations.iter().map(|r| {
+            format!(
+                "Renewed reservation {} ({}) for {}",
+                r.id,
+                r.patterns.join(", "),
+                crate::time::age_secs(r.ttl_s as i64)
+            )
+        }));
         lines.extend(self.lost.iter().map(|(sid, holder)| match holder {
             Some(h) => format!("Lost {sid}: now held by {h}"),
             None => format!("Lost {sid}: nobody holds it"),
@@ -102,12 +113,16 @@ impl RenewReport {
                 v["id"] = json!(sid);
                 v
             }).collect::<Vec<_>>(),
+            "reservations": self.reservations.iter().map(|r| json!({
+                "id": r.id, "patterns": r.patterns, "expires_at": r.expires_at, "ttl_s": r.ttl_s,
+            })).collect::<Vec<_>>(),
             "lost": self.lost.iter().map(|(sid, holder)| json!({"id": sid, "holder": holder})).collect::<Vec<_>>(),
         })
     }
 }
 
-/// Renews `sids`, or every leased claim the caller holds when `sids` is empty. `also` is
+/// Renews `sids`, or every leased claim and path reservation the caller holds when `sids`
+/// is empty. `also` is
 /// a step the caller believes it holds (its presence record's): if someone else holds it
 /// now, it is reported lost.
 pub async fn renew(
@@ -131,13 +146,24 @@ pub async fn renew(
     let also = also.filter(|sid| !targets.iter().any(|t| t == sid));
     targets.extend(also.map(str::to_string));
     let default_ttl = app.config.claim_ttl()?;
-    let results = futures::future::join_all(
-        targets
-            .iter()
-            .map(|sid| claims.renew(sid, ttl, default_ttl)),
-    )
-    .await;
-    let mut report = RenewReport::default();
+    let reservations = crate::reservations::Reservations::new(app.store.as_ref(), app.agent());
+    let (results, reserved) = tokio::join!(
+        futures::future::join_all(
+            targets
+                .iter()
+                .map(|sid| claims.renew(sid, ttl, default_ttl)),
+        ),
+        async {
+            match sids.is_empty() {
+                true => reservations.renew_mine().await,
+                false => Ok(Vec::new()),
+            }
+        }
+    );
+    let mut report = RenewReport {
+        reservations: reserved?,
+        ..Default::default()
+    };
     for (sid, result) in targets.into_iter().zip(results) {
         match result? {
             Renew::Renewed(claim) => report.renewed.push((sid, claim)),

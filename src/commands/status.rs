@@ -1,4 +1,4 @@
-//! `status [--watch]`: agents, steps, mailboxes and sessions on one screen, each section
+//! `status [--watch]`: agents, steps, path reservations, mailboxes and sessions on one screen, each section
 //! read concurrently from listings plus the few documents it needs.
 
 use std::collections::BTreeMap;
@@ -49,6 +49,9 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
         session_summary(app)
     );
     let (mut agents, steps, mailboxes, sessions) = (agents?, steps?, mailboxes?, sessions?);
+    let reserved = crate::reservations::Reservations::new(app.store.as_ref(), app.agent())
+        .live()
+        .await?;
     // The step views hold every claim already: the agent rows take theirs from there.
     agents::attach_claims(&mut agents, &steps);
 
@@ -105,6 +108,9 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
         ));
     }
     out.push(String::new());
+    out.push(format!("RESERVATIONS ({})", reserved.len()));
+    out.extend(reserved.iter().map(super::reservations::row));
+    out.push(String::new());
     out.push(format!("MAILBOXES ({})", mailboxes.len()));
     for m in &mailboxes {
         out.push(format!(
@@ -138,6 +144,7 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
             "holder": s.holder(),
             "claim": s.claim.as_ref().map(|c| claim_json(&c.claim, Some(c.standing))),
         })).collect::<Vec<_>>(),
+        "reservations": reserved.iter().map(super::reservations::live_json).collect::<Vec<_>>(),
         "mailboxes": mailboxes.iter().map(|(agent, total, unread)| json!({"agent": agent, "total": total, "unread": unread})).collect::<Vec<_>>(),
         "sessions": {"count": sessions.0, "total_uploaded_bytes": sessions.1, "last_uploaded_at": sessions.2},
     });

@@ -1,0 +1,630 @@
+//! Path reservations (contract section 12): one document, `reservations/index.json`,
+//! decides every reservation. Each change reads it, judges the live entries, and writes
+//! the next version by compare-and-swap against the version read, so of any number of
+//! agents reserving overlapping paths at once exactly one succeeds. Expired entries are
+//! dropped on every write.
+//!
+//! Expiry follows the lease rules of `lease.rs`: an entry's `expires_at` is written on the
+//! store's clock (the `Date` of the read the write is based on) and judged against the
+//! store's clock of the reader's own read, so no agent's clock enters it; an entry stays
+//! in force until it has been expired for more than the skew allowance. Backends without a
+//! clock of their own (native Hugging Face) fall back to the hosts' clocks.
+//!
+//! A compare-and-swap whose response was lost may come back as a conflict although it
+//! landed, so after a conflict the writer re-reads and looks for its own change (its new
+//! entry's random id, its renewed expiry, the absence of what it released) before it
+//! calls the write lost. Without conditional writes the same protocol runs as a checked
+//! overwrite with a read-back: best-effort, and the commands say so.
+//!
+//! This is the API `reserve`, `reservations`, `unreserve`, `renew`, `heartbeat`, `status`,
+//! `guard` (and `prime` and the MCP server) call.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::app::{CorruptDocument, decode, encode};
+use crate::keys;
+use crate::lease::Standing;
+use crate::store::{PutMode, PutOptions, Store, StoreError, Version};
+use crate::time;
+
+pub mod pattern;
+pub use pattern::Pattern;
+
+/// The reservation TTL when neither `--ttl` nor `reserve_ttl` gives one.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
+/// Rounds of read-and-write before an index that keeps changing under us is reported. Every
+/// reservation in the project shares one document, so a round lost to an unrelated writer
+/// is normal: this is generous, with a short random pause between rounds.
+const ATTEMPTS: u32 = 40;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReservationError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Corrupt(#[from] CorruptDocument),
+    #[error(
+        "the reservation index kept changing while it was being written ({ATTEMPTS} rounds); try again"
+    )]
+    Unsettled,
+}
+
+type Result<T> = std::result::Result<T, ReservationError>;
+
+/// `reservations/index.json`
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Index {
+    #[serde(default)]
+    pub reservations: Vec<Reservation>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One entry of the index.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reservation {
+    /// 8 lower-case hex characters.
+    pub id: String,
+    pub agent: String,
+    pub patterns: Vec<String>,
+    pub exclusive: bool,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub step: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub ttl_s: u64,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Reservation {
+    pub fn mode(&self) -> &'static str {
+        if self.exclusive {
+            "exclusive"
+        } else {
+            "shared"
+        }
+    }
+
+    /// The stored patterns, parsed; one that does not parse (written by another tool)
+    /// is kept as `None` and treated as overlapping everything.
+    fn parsed(&self) -> Vec<(String, Option<Pattern>)> {
+        self.patterns
+            .iter()
+            .map(|p| (p.clone(), Pattern::parse(p).ok()))
+            .collect()
+    }
+
+    /// The first of this reservation's patterns covering `path`.
+    pub fn covering(&self, path: &str) -> Option<String> {
+        self.parsed()
+            .into_iter()
+            .find(|(_, p)| p.as_ref().is_none_or(|p| p.covers(path)))
+            .map(|(text, _)| text)
+    }
+}
+
+/// A reservation as judged now.
+#[derive(Clone, Debug)]
+pub struct Live {
+    pub reservation: Reservation,
+    /// `Leased { left }`, or `Expired { ago }` within the skew allowance.
+    pub standing: Standing,
+}
+
+/// What a reservation needs.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub patterns: Vec<Pattern>,
+    pub exclusive: bool,
+    pub ttl: Duration,
+    pub reason: Option<String>,
+    pub step: Option<String>,
+}
+
+/// Another agent's reservation standing in the way, and the pair of patterns that meet.
+#[derive(Clone, Debug)]
+pub struct Blocker {
+    pub holder: Live,
+    /// Their pattern.
+    pub pattern: String,
+    /// The requested pattern (for `reserve`) or the path (for `check`).
+    pub wanted: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum Reserve {
+    /// All patterns granted; `renewed` when it refreshed the caller's identical
+    /// reservation instead of adding one.
+    Granted {
+        reservation: Reservation,
+        renewed: bool,
+    },
+    /// Nothing written: these stand in the way.
+    Refused(Vec<Blocker>),
+}
+
+/// What `unreserve` names.
+#[derive(Clone, Debug)]
+pub enum Selector {
+    All,
+    /// Reservation ids and patterns, as typed.
+    Items(Vec<String>),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Release {
+    /// Entries removed or trimmed, each with only the patterns released.
+    pub released: Vec<Reservation>,
+    /// `(item, holder)`: another agent's, and no `force`. Nothing was written.
+    pub refused: Vec<(String, String)>,
+    /// Items matching no live reservation. Nothing was written.
+    pub unknown: Vec<String>,
+}
+
+/// The index as read, with the store's clock at the read.
+struct Snapshot {
+    index: Index,
+    version: Option<Version>,
+    store_now: DateTime<Utc>,
+    read_at: Instant,
+}
+
+impl Snapshot {
+    /// The store's clock now, as well as the reader can tell.
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = chrono::Duration::from_std(self.read_at.elapsed()).unwrap_or_default();
+        self.store_now + elapsed
+    }
+
+    fn standing(&self, r: &Reservation) -> Standing {
+        // An unreadable end is read as expired just now: honoured for the allowance only.
+        let left_ms = time::parse(&r.expires_at)
+            .map(|end| (end - self.now()).num_milliseconds())
+            .unwrap_or(0);
+        if left_ms > 0 {
+            Standing::Leased {
+                left: Duration::from_millis(left_ms as u64),
+            }
+        } else {
+            Standing::Expired {
+                ago: Duration::from_millis(left_ms.unsigned_abs()),
+            }
+        }
+    }
+
+    fn in_force(&self, r: &Reservation) -> bool {
+        !self.standing(r).is_takeable()
+    }
+
+    fn live(&self) -> Vec<Live> {
+        self.index
+            .reservations
+            .iter()
+            .filter(|r| self.in_force(r))
+            .map(|r| Live {
+                reservation: r.clone(),
+                standing: self.standing(r),
+            })
+            .collect()
+    }
+
+    /// The entries still in force, as the base of the next version.
+    fn pruned(&self) -> Index {
+        let mut next = self.index.clone();
+        next.reservations.retain(|r| self.in_force(r));
+        next
+    }
+
+    fn stamp(&self, next: &mut Index) {
+        next.updated_at = Some(time::format(self.now()));
+    }
+}
+
+/// One round's decision: nothing to write, or the next index and how to recognise, in an
+/// index read back later, that it landed.
+enum Plan<T> {
+    Done(T),
+    Write {
+        next: Index,
+        result: T,
+        landed: Box<dyn Fn(&Index) -> bool + Send + Sync>,
+    },
+}
+
+pub struct Reservations<'a> {
+    pub store: &'a dyn Store,
+    pub agent: &'a str,
+}
+
+impl<'a> Reservations<'a> {
+    pub fn new(store: &'a dyn Store, agent: &'a str) -> Self {
+        Reservations { store, agent }
+    }
+
+    /// Conditional writes are honoured: reservations are exact, not best-effort.
+    pub fn exact(&self) -> bool {
+        let caps = self.store.capabilities();
+        caps.atomic_create && caps.compare_and_swap
+    }
+
+    /// Every reservation in force, oldest first.
+    pub async fn live(&self) -> Result<Vec<Live>> {
+        Ok(self.read().await?.live())
+    }
+
+    /// Live reservations covering the repository-relative `path`.
+    pub async fn covering(&self, path: &str) -> Result<Vec<Live>> {
+        let path = pattern::normalize_path(path);
+        let mut live = self.live().await?;
+        live.retain(|l| l.reservation.covering(&path).is_some());
+        Ok(live)
+    }
+
+    /// Other agents' exclusive reservations covering any of `paths` (repository-relative):
+    /// one blocker per path and reservation.
+    pub async fn check(&self, paths: &[String]) -> Result<Vec<Blocker>> {
+        let live = self.live().await?;
+        let mut hits = Vec::new();
+        for path in paths {
+            let path = pattern::normalize_path(path);
+            for l in &live {
+                if l.reservation.agent == self.agent || !l.reservation.exclusive {
+                    continue;
+                }
+                if let Some(pattern) = l.reservation.covering(&path) {
+                    hits.push(Blocker {
+                        holder: l.clone(),
+                        pattern,
+                        wanted: path.clone(),
+                    });
+                }
+            }
+        }
+        Ok(hits)
+    }
+
+    /// Grants all of `req.patterns` or none.
+    pub async fn reserve(&self, req: &Request) -> Result<Reserve> {
+        let id = new_id();
+        let wanted: Vec<String> = req.patterns.iter().map(|p| p.to_string()).collect();
+        self.update(|snap| {
+            let blockers = blockers(snap, self.agent, req);
+            if !blockers.is_empty() {
+                return Plan::Done(Reserve::Refused(blockers));
+            }
+            let mut next = snap.pruned();
+            let now = snap.now();
+            let expires = time::format(now + chrono_ttl(req.ttl));
+            let same = next.reservations.iter_mut().find(|r| {
+                r.agent == self.agent
+                    && r.exclusive == req.exclusive
+                    && same_set(&r.patterns, &wanted)
+            });
+            let (reservation, renewed) = match same {
+                Some(r) => {
+                    r.expires_at = expires;
+                    r.ttl_s = req.ttl.as_secs();
+                    r.reason = req.reason.clone().or(r.reason.take());
+                    r.step = req.step.clone().or(r.step.take());
+                    r.extra
+                        .insert("renewed_at".into(), time::format(now).into());
+                    (r.clone(), true)
+                }
+                None => {
+                    let r = Reservation {
+                        id: id.clone(),
+                        agent: self.agent.to_string(),
+                        patterns: wanted.clone(),
+                        exclusive: req.exclusive,
+                        reason: req.reason.clone(),
+                        step: req.step.clone(),
+                        created_at: time::format(now),
+                        expires_at: expires,
+                        ttl_s: req.ttl.as_secs(),
+                        extra: Map::new(),
+                    };
+                    next.reservations.push(r.clone());
+                    (r, false)
+                }
+            };
+            snap.stamp(&mut next);
+            let mine = reservation.clone();
+            Plan::Write {
+                next,
+                result: Reserve::Granted {
+                    reservation,
+                    renewed,
+                },
+                landed: Box::new(move |index| index.reservations.contains(&mine)),
+            }
+        })
+        .await
+    }
+
+    /// Releases the caller's reservations named by `sel` (another agent's only with
+    /// `force`). A pattern trims it from each matching reservation, dropping reservations
+    /// left empty; an id drops the whole reservation. All or nothing.
+    pub async fn release(&self, sel: &Selector, force: bool) -> Result<Release> {
+        self.update(|snap| {
+            let mut next = snap.pruned();
+            let mut report = Release::default();
+            let mut touched: Vec<Reservation> = Vec::new();
+            let note = |r: &Reservation, touched: &mut Vec<Reservation>| {
+                if !touched.iter().any(|t| t.id == r.id) {
+                    touched.push(r.clone());
+                }
+            };
+            match sel {
+                Selector::All => {
+                    for r in next.reservations.iter().filter(|r| r.agent == self.agent) {
+                        note(r, &mut touched);
+                    }
+                    next.reservations.retain(|r| r.agent != self.agent);
+                }
+                Selector::Items(items) => {
+                    for item in items {
+                        let by_id = next.reservations.iter().position(|r| r.id == *item);
+                        let normal = Pattern::parse(item).map(|p| p.to_string());
+                        let text = normal.as_deref().unwrap_or(item);
+                        let mut hits: Vec<usize> = match by_id {
+                            Some(i) => vec![i],
+                            None => (0..next.reservations.len())
+                                .filter(|&i| {
+                                    next.reservations[i].patterns.iter().any(|p| p == text)
+                                })
+                                .collect(),
+                        };
+                        // A pattern names the caller's own reservations first.
+                        if by_id.is_none()
+                            && hits
+                                .iter()
+                                .any(|&i| next.reservations[i].agent == self.agent)
+                        {
+                            hits.retain(|&i| next.reservations[i].agent == self.agent);
+                        }
+                        if hits.is_empty() {
+                            report.unknown.push(item.clone());
+                            continue;
+                        }
+                        for i in hits {
+                            let r = &mut next.reservations[i];
+                            if r.agent != self.agent && !force {
+                                report.refused.push((item.clone(), r.agent.clone()));
+                                continue;
+                            }
+                            let before = r.clone();
+                            if by_id.is_some() {
+                                r.patterns.clear();
+                            } else {
+                                r.patterns.retain(|p| p != text);
+                            }
+                            note(&before, &mut touched);
+                        }
+                    }
+                    next.reservations.retain(|r| !r.patterns.is_empty());
+                }
+            }
+            if !report.refused.is_empty() || !report.unknown.is_empty() || touched.is_empty() {
+                return Plan::Done(report);
+            }
+            // Each entry as it was, with only the patterns released.
+            report.released = touched
+                .into_iter()
+                .map(|mut before| {
+                    let kept = next.reservations.iter().find(|r| r.id == before.id);
+                    before
+                        .patterns
+                        .retain(|p| kept.is_none_or(|k| !k.patterns.contains(p)));
+                    before
+                })
+                .collect();
+            snap.stamp(&mut next);
+            let after = next.reservations.clone();
+            let gone: Vec<Reservation> = report.released.clone();
+            Plan::Write {
+                next,
+                result: report,
+                // Landed when no released entry survives as it was before.
+                landed: Box::new(move |index| {
+                    gone.iter().all(|g| {
+                        let now = index.reservations.iter().find(|r| r.id == g.id);
+                        let wrote = after.iter().find(|r| r.id == g.id);
+                        now.is_none_or(|r| Some(r) == wrote)
+                    })
+                }),
+            }
+        })
+        .await
+    }
+
+    /// Extends every reservation the caller holds by its own TTL; returns them renewed.
+    /// One read, and one write only when the caller holds any.
+    pub async fn renew_mine(&self) -> Result<Vec<Reservation>> {
+        self.update(|snap| {
+            let mut next = snap.pruned();
+            let now = snap.now();
+            let mut renewed = Vec::new();
+            for r in next
+                .reservations
+                .iter_mut()
+                .filter(|r| r.agent == self.agent)
+            {
+                let mut end = now + chrono::Duration::seconds(r.ttl_s as i64);
+                // The store's clock is read to the second (an HTTP `Date`), so two renewals
+                // within one second could compute an earlier end: never move it back. And
+                // the body must change, so the version does: never write the same bytes.
+                if let Some(old) = time::parse(&r.expires_at) {
+                    end = end.max(old + chrono::Duration::microseconds(1));
+                }
+                r.expires_at = time::format(end);
+                r.extra
+                    .insert("renewed_at".into(), time::format(now).into());
+                renewed.push(r.clone());
+            }
+            if renewed.is_empty() {
+                return Plan::Done(renewed);
+            }
+            snap.stamp(&mut next);
+            let wrote = renewed.clone();
+            Plan::Write {
+                next,
+                result: renewed,
+                landed: Box::new(move |index| wrote.iter().all(|w| index.reservations.contains(w))),
+            }
+        })
+        .await
+    }
+
+    async fn read(&self) -> Result<Snapshot> {
+        let store_clock = self.store.capabilities().server_last_modified;
+        let key = keys::reservations_index();
+        match self.store.get_timed(&key).await {
+            Ok(obj) => {
+                let index: Index = decode(&key, &obj.body)?;
+                let server = obj.meta.server_time.filter(|_| store_clock);
+                Ok(Snapshot {
+                    index,
+                    version: Some(obj.meta.version),
+                    store_now: server.unwrap_or_else(time::now),
+                    read_at: Instant::now(),
+                })
+            }
+            Err(StoreError::NotFound { .. }) => Ok(Snapshot {
+                index: Index::default(),
+                version: None,
+                store_now: time::now(),
+                read_at: Instant::now(),
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A snapshot to write against. A missing index is first created empty, so every
+    /// expiry is stamped from a read that carried the store's clock.
+    async fn read_for_write(&self) -> Result<Snapshot> {
+        let snap = self.read().await?;
+        if snap.version.is_some() || !self.exact() {
+            return Ok(snap);
+        }
+        let key = keys::reservations_index();
+        let mut empty = Index::default();
+        snap.stamp(&mut empty);
+        match self
+            .store
+            .put(&key, encode(&empty), PutMode::Create, &PutOptions::json())
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.is_conflict() => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.read().await
+    }
+
+    /// The read-decide-write loop every change runs.
+    async fn update<T>(&self, mut decide: impl FnMut(&Snapshot) -> Plan<T>) -> Result<T> {
+        let key = keys::reservations_index();
+        let exact = self.exact();
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                pause(attempt).await;
+            }
+            let snap = self.read_for_write().await?;
+            let (next, result, landed) = match decide(&snap) {
+                Plan::Done(result) => return Ok(result),
+                Plan::Write {
+                    next,
+                    result,
+                    landed,
+                } => (next, result, landed),
+            };
+            let mode = match (&snap.version, exact) {
+                (Some(v), true) => PutMode::UpdateIfVersion(v.clone()),
+                (None, true) => PutMode::Create,
+                (_, false) => PutMode::Overwrite,
+            };
+            match self
+                .store
+                .put(&key, encode(&next), mode, &PutOptions::json())
+                .await
+            {
+                Ok(_) if exact => return Ok(result),
+                // Best-effort: another writer may have overwritten it at once.
+                Ok(_) => {}
+                // Lost, or landed with its response lost: the index read back says which.
+                Err(e) if e.is_conflict() => {}
+                Err(e) => return Err(e.into()),
+            }
+            if landed(&self.read().await?.index) {
+                return Ok(result);
+            }
+        }
+        Err(ReservationError::Unsettled)
+    }
+}
+
+/// Other agents' reservations in force that overlap `req`: an exclusive request meets any
+/// of them, a shared one only exclusive ones.
+fn blockers(snap: &Snapshot, agent: &str, req: &Request) -> Vec<Blocker> {
+    let mut found = Vec::new();
+    for live in snap.live() {
+        let r = &live.reservation;
+        if r.agent == agent || !(req.exclusive || r.exclusive) {
+            continue;
+        }
+        let theirs = r.parsed();
+        for mine in &req.patterns {
+            let hit = theirs
+                .iter()
+                .find(|(_, p)| p.as_ref().is_none_or(|p| p.conflicts(mine)));
+            if let Some((text, _)) = hit {
+                found.push(Blocker {
+                    holder: live.clone(),
+                    pattern: text.clone(),
+                    wanted: mine.to_string(),
+                });
+            }
+        }
+    }
+    found
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    let mut a = a.to_vec();
+    let mut b = b.to_vec();
+    a.sort();
+    a.dedup();
+    b.sort();
+    b.dedup();
+    a == b
+}
+
+fn chrono_ttl(ttl: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX)
+}
+
+/// A short random pause before another round, growing with the rounds, so writers that
+/// keep colliding spread out.
+async fn pause(attempt: u32) {
+    let spread = 5 + 10 * u64::from(attempt.min(10));
+    let jitter = u64::from(uuid::Uuid::new_v4().as_u128() as u16) % spread;
+    tokio::time::sleep(Duration::from_millis(2 + jitter)).await;
+}
+
+/// 8 lower-case hex characters of a random uuid4.
+fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
+}
+
+#[cfg(test)]
+#[path = "reservations/tests.rs"]
+mod tests;
