@@ -67,7 +67,7 @@ pub async fn run(app: &App, args: ClaimArgs) -> anyhow::Result<Outcome> {
         Acquire::Finished { holder, status } => {
             app.printer.refusal(
                 format!(
-                    "Step {} is already {status} (claimed by {holder}); a finished step is never taken over",
+                    "Step {} already claimed by {holder}: it is {status}, and a finished step is never taken over",
                     args.step
                 ),
                 None,
