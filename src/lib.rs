@@ -12,6 +12,7 @@ pub mod keys;
 pub mod lease;
 pub mod outcome;
 pub mod output;
+pub mod plan;
 pub mod session;
 pub mod steps;
 pub mod store;

@@ -17,6 +17,8 @@ pub mod heartbeat;
 pub mod inbox;
 pub mod init;
 pub mod memory;
+pub mod plan;
+pub mod ready;
 pub mod release;
 pub mod renew;
 pub mod send;
@@ -49,6 +51,8 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Outcome> {
         Command::Artifact(cmd) => artifact::run(&app, cmd).await,
         Command::Doctor => doctor::run(&app).await,
         Command::Session(cmd) => session::run(&app, cmd).await,
+        Command::Plan(args) => plan::run(&app, args).await,
+        Command::Ready(args) => ready::run(&app, args).await,
         Command::Init(_) | Command::Completions(_) => unreachable!("handled above"),
     }
 }
