@@ -251,8 +251,11 @@ pub fn find_cycle(edges: &BTreeMap<String, Vec<String>>) -> Option<Vec<String>> 
     None
 }
 
+/// Priority, creation time, id: smaller goes first.
+type Rank<'a> = (u8, &'a str, &'a str);
+
 /// The order ready steps are taken in: priority, then creation time, then id.
-fn rank(spec: &Spec) -> (u8, &str, &str) {
+fn rank(spec: &Spec) -> Rank<'_> {
     (
         spec.priority,
         spec.created_at.as_deref().unwrap_or(""),
@@ -280,7 +283,7 @@ pub fn dependency_order(specs: Vec<Spec>) -> Vec<Spec> {
         }
     }
     // A max-heap of reversed ranks pops the best-ranked free step.
-    let mut free: BinaryHeap<std::cmp::Reverse<((u8, &str, &str), usize)>> = specs
+    let mut free: BinaryHeap<std::cmp::Reverse<(Rank, usize)>> = specs
         .iter()
         .enumerate()
         .filter(|(_, s)| indegree[s.id.as_str()] == 0)

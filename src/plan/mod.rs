@@ -490,7 +490,7 @@ pub async fn add(app: &App, name: &str, fields: AddFields) -> anyhow::Result<(Ap
 
 /// What `remove` came to.
 pub enum Removed {
-    Removed(Spec),
+    Removed(Box<Spec>),
     /// Other specs come after it: their names.
     Needed(Vec<String>),
     NotInPlan,
@@ -513,7 +513,9 @@ pub async fn remove(app: &App, sid: &str) -> anyhow::Result<Removed> {
         return Ok(Removed::Needed(needed));
     }
     match app.store.delete(&keys::step_spec(sid)).await {
-        Ok(()) | Err(StoreError::NotFound { .. }) => Ok(Removed::Removed(spec.value.clone())),
+        Ok(()) | Err(StoreError::NotFound { .. }) => {
+            Ok(Removed::Removed(Box::new(spec.value.clone())))
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -36,7 +36,7 @@ fn status_words(step: &PlanStep) -> String {
 }
 
 /// Steps outside the plan that plan steps wait for, with what is known of them.
-fn outside<'a>(steps: &'a [PlanStep]) -> BTreeSet<&'a str> {
+fn outside(steps: &[PlanStep]) -> BTreeSet<&str> {
     let ids: BTreeSet<&str> = steps.iter().map(|s| s.id()).collect();
     steps
         .iter()
