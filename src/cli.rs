@@ -77,6 +77,10 @@ pub enum Command {
     /// Check paths against other agents' reservations; install the git hook that does.
     #[command(subcommand)]
     Guard(GuardCommand),
+    /// The plan: steps with dependencies (`plan add|apply|rm|show`; `plan` alone shows it).
+    Plan(PlanArgs),
+    /// List the plan's steps that are ready to claim (`claim --next` takes the first).
+    Ready(ReadyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +153,81 @@ pub enum GuardCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct PlanArgs {
+    #[command(subcommand)]
+    pub command: Option<PlanCommand>,
+    /// `plan` alone is `plan show`.
+    #[command(flatten)]
+    pub show: PlanShowArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Add a step to the plan, or update it (flags not given keep their stored values).
+    Add(PlanAddArgs),
+    /// Add and update the steps of a plan file (JSON, or TOML by extension; `-` for stdin),
+    /// checked whole first; applying the same file twice writes nothing.
+    Apply {
+        /// The plan file: `{"steps": [{id, title, after, labels, priority, description}]}`,
+        /// a bare list, or `[[steps]]` tables in a `.toml` file.
+        file: String,
+    },
+    /// Remove a step's spec from the plan (its claim, status and handoff stay).
+    Rm { step: String },
+    /// Show the plan in dependency order with each step's status.
+    Show(PlanShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanAddArgs {
+    pub step: String,
+    /// A one-line title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// A step this one waits for (repeat for several).
+    #[arg(long = "after", value_name = "STEP")]
+    pub after: Vec<String>,
+    /// A label to filter by (repeat for several).
+    #[arg(long = "label", value_name = "LABEL")]
+    pub labels: Vec<String>,
+    /// 0 (most urgent) to 4 [default: 2].
+    #[arg(long)]
+    pub priority: Option<i64>,
+    /// A longer description.
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct PlanShowArgs {
+    /// Only the steps with this label.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// text (a table), mermaid or dot (graphs whose nodes show the status).
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    #[default]
+    Text,
+    Mermaid,
+    Dot,
+}
+
+#[derive(Debug, Args)]
+pub struct ReadyArgs {
+    /// Only the steps with this label.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// At most N steps.
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Redraw every --interval seconds until interrupted.
     #[arg(long)]
@@ -202,11 +281,25 @@ pub struct InboxArgs {
 
 #[derive(Debug, Args)]
 pub struct ClaimArgs {
-    pub step: String,
+    #[arg(required_unless_present = "next", conflicts_with = "next")]
+    pub step: Option<String>,
     /// Lease length (30s, 10m, 2h): others may take the step over once it runs out
     /// unrenewed [default: claim_ttl from the config, else no expiry].
     #[arg(long, value_parser = check_ttl)]
     pub ttl: Option<String>,
+    /// Claim the first ready step of the plan (exit 3 none ready, 5 none can become
+    /// ready, 6 the plan is complete).
+    #[arg(long)]
+    pub next: bool,
+    /// With --next: only steps with this label.
+    #[arg(long, requires = "next")]
+    pub label: Option<String>,
+    /// With --next: wait until a step is ready instead of exiting 3.
+    #[arg(long, requires = "next")]
+    pub wait: bool,
+    /// With --wait: give up after this many seconds (exit 4) [default: wait forever].
+    #[arg(long, requires = "wait")]
+    pub timeout: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -265,8 +358,11 @@ pub struct StepArgs {
 
 #[derive(Debug, Args)]
 pub struct WaitForArgs {
-    #[arg(required = true)]
+    #[arg(required_unless_present = "plan", conflicts_with = "plan")]
     pub steps: Vec<String>,
+    /// Wait until every step of the plan is complete.
+    #[arg(long)]
+    pub plan: bool,
     /// Give up after this many seconds (exit 4) [default: wait forever].
     #[arg(long)]
     pub timeout: Option<f64>,

@@ -312,6 +312,40 @@ pub fn home_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/"))
 }
 
+/// The OS user name, as the Python tool's `getpass.getuser()` finds it: `LOGNAME`, `USER`,
+/// `LNAME`, `USERNAME`, then the password database entry of the real user id (containers,
+/// cron and systemd units often set none of the variables).
+pub fn os_user() -> Option<String> {
+    ["LOGNAME", "USER", "LNAME", "USERNAME"]
+        .into_iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        .or_else(passwd_user)
+}
+
+#[cfg(unix)]
+fn passwd_user() -> Option<String> {
+    use std::ffi::CStr;
+    // SAFETY: getpwuid_r writes only into `pwd` and `buf`, whose sizes it is given; the
+    // name it points to lives in `buf`, which outlives the read below.
+    unsafe {
+        let uid = libc::getuid();
+        let mut buf = vec![0 as libc::c_char; 16 * 1024];
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut found);
+        if rc != 0 || found.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        let name = CStr::from_ptr(pwd.pw_name).to_str().ok()?;
+        (!name.is_empty()).then(|| name.to_string())
+    }
+}
+
+#[cfg(not(unix))]
+fn passwd_user() -> Option<String> {
+    None
+}
+
 pub fn global_path() -> PathBuf {
     home_dir().join(".tracecraft").join("config.json")
 }

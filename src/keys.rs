@@ -148,6 +148,18 @@ pub fn step_handoff(sid: &str) -> String {
     format!("{STEPS_DIR}{sid}/handoff.json")
 }
 
+/// `steps/<sid>/spec.json`: the step's place in the plan (contract section 10).
+pub fn step_spec(sid: &str) -> String {
+    format!("{STEPS_DIR}{sid}/spec.json")
+}
+
+/// The step id and file name (`claim.json`, `spec.json`, ...) of a key directly inside a
+/// step's directory.
+pub fn step_file_of(key: &str) -> Option<(&str, &str)> {
+    let (sid, file) = key.strip_prefix(STEPS_DIR)?.split_once('/')?;
+    (!sid.is_empty() && !file.is_empty() && !file.contains('/')).then_some((sid, file))
+}
+
 /// The step id of any key under [`STEPS_DIR`].
 pub fn step_of(key: &str) -> Option<&str> {
     let (sid, _) = key.strip_prefix(STEPS_DIR)?.split_once('/')?;
@@ -274,6 +286,12 @@ mod tests {
             Some("phase-one")
         );
         assert_eq!(claim_step_of("steps/phase-one/status.json"), None);
+        assert_eq!(step_spec("phase-one"), "steps/phase-one/spec.json");
+        assert_eq!(
+            step_file_of("steps/phase-one/spec.json"),
+            Some(("phase-one", "spec.json"))
+        );
+        assert_eq!(step_file_of("steps/a/artifacts/spec.json"), None);
         assert_eq!(claim_step_of("steps/a/artifacts/claim.json"), None);
         assert_eq!(artifact(None, "r.txt"), "artifacts/shared/r.txt");
         assert_eq!(artifact(Some("s1"), "r.txt"), "artifacts/s1/r.txt");

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod lease;
 pub mod outcome;
 pub mod output;
+pub mod plan;
 pub mod reservations;
 pub mod session;
 pub mod steps;

@@ -18,10 +18,12 @@ pub enum Outcome {
     Conflict,
     /// `wait-for` ran out of time.
     TimedOut,
-    /// `wait-for` found a blocked step.
+    /// `wait-for` found a blocked step; `claim --next` found nothing can become ready.
     Blocked,
     /// `doctor` found that claims would be unsafe on this store.
     Unsafe,
+    /// `claim --next`: every step of the plan is complete, nothing is left to do.
+    PlanComplete,
 }
 
 impl Outcome {
@@ -32,6 +34,7 @@ impl Outcome {
             Outcome::TimedOut => 4,
             Outcome::Blocked => 5,
             Outcome::Unsafe => 1,
+            Outcome::PlanComplete => 6,
         }
     }
 }
@@ -81,7 +84,9 @@ pub fn report(printer: &Printer, err: &anyhow::Error) -> i32 {
         if let Some(e) = cause.downcast_ref::<UsageError>() {
             code = EXIT_USAGE;
             hint = e.hint.clone();
-        } else if cause.downcast_ref::<InvalidId>().is_some() {
+        } else if cause.downcast_ref::<InvalidId>().is_some()
+            || cause.downcast_ref::<crate::plan::PlanError>().is_some()
+        {
             code = EXIT_USAGE;
         } else if let Some(e) = cause.downcast_ref::<Failure>() {
             hint = hint.or_else(|| e.hint.clone());

@@ -96,3 +96,23 @@ pub async fn read(app: &App, sid: &str) -> anyhow::Result<StepView> {
         status: status?,
     })
 }
+
+/// Records that the caller started `sid` after winning its claim: the status
+/// `in_progress`, and the presence record naming the step (the presence refresh never
+/// fails the call).
+pub async fn mark_started(app: &App, sid: &str, started_at: Option<String>) -> anyhow::Result<()> {
+    let status = Status {
+        status: docs::IN_PROGRESS.into(),
+        agent: Some(app.agent().to_string()),
+        started_at,
+        completed_at: None,
+        extra: Default::default(),
+    };
+    let status_key = keys::step_status(sid);
+    let (written, ()) = tokio::join!(
+        app.write(&status_key, &status, crate::store::PutMode::Overwrite),
+        app.refresh_presence(Some(Some(sid.to_string())), None),
+    );
+    written?;
+    Ok(())
+}

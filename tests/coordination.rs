@@ -481,3 +481,47 @@ fn version_and_completions() {
         "completions know the commands"
     );
 }
+
+/// With no user variables in the environment (containers, cron, systemd units), `init`
+/// names the agent after the password database entry of the user, as the Python tool does.
+#[test]
+fn init_without_user_variables_takes_the_agent_id_from_the_password_database() {
+    let expected = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(!expected.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let mut init = Command::new(env!("CARGO_BIN_EXE_tracecraft"));
+    init.current_dir(dir.path())
+        .env("HOME", dir.path())
+        .args(["init", "--project", "demo", "--root"])
+        .arg(dir.path().join("data"));
+    for var in [
+        "USER",
+        "LOGNAME",
+        "LNAME",
+        "USERNAME",
+        "TRACECRAFT_AGENT",
+        "TRACECRAFT_CONFIG",
+    ] {
+        init.env_remove(var);
+    }
+    let out = init.output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("as agent '{expected}'")),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains(&format!("Agent id defaults to the user name: '{expected}'")),
+        "{}",
+        stderr(&out)
+    );
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(".tracecraft.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["agent_id"], expected.as_str());
+    assert_ne!(expected, "agent");
+}

@@ -969,3 +969,74 @@ fn leased_claims_read_as_ordinary_claims_in_the_python_tool() {
         format!("py.step: complete (agent: {PY})\n")
     );
 }
+
+/// A plan in the bucket leaves the Python tool working: its `status` and `step-status`
+/// read a spec-only step as pending, its `claim` and `complete` work on plan steps, and a
+/// step it completes counts as complete for readiness (contract section 10).
+#[test]
+fn the_python_tool_works_on_plan_steps_and_its_completions_count() {
+    let Some(Shared { p, py }) = shared() else {
+        return;
+    };
+    rs_ok(&p.run(
+        RS,
+        &["plan", "add", "Py.First", "--title", "Python does this"],
+    ));
+    rs_ok(&p.run(RS, &["plan", "add", "second", "--after", "py.first"]));
+    let step_line = |status: &str, sid: &str| -> String {
+        status
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{sid} ")))
+            .unwrap_or_else(|| panic!("no {sid} line in: {status}"))
+            .to_string()
+    };
+    // Spec-only steps read pending in the Python tool.
+    let status = py_ok(&py.run(PY, &["status"]));
+    assert!(
+        step_line(&status, "py-first").contains("pending"),
+        "{status}"
+    );
+    assert!(step_line(&status, "second").contains("pending"), "{status}");
+    assert_eq!(
+        py_ok(&py.run(PY, &["step-status", "py.first"])),
+        "py.first: pending\n"
+    );
+    assert_eq!(
+        rs_ok(&p.run(RS, &["ready"])).trim(),
+        "Py.First  p2  Python does this"
+    );
+
+    // The Python tool claims the plan step: it is in progress for us, nothing is ready.
+    py_ok(&py.run(PY, &["claim", "py.first"]));
+    let err = failed(&p.run(RS, &["claim", "--next"]), 3);
+    assert!(err.contains(&format!("Py.First ({PY})")), "{err}");
+    // It completes it: that counts, and `second` becomes ready.
+    py_ok(&py.run(PY, &["complete", "py.first", "--note", "done in python"]));
+    let v = parse_json(&rs_ok(&p.run(RS, &["--json", "plan"])));
+    assert_eq!(v["steps"][0]["status"], "complete");
+    assert_eq!(v["steps"][1]["status"], "ready");
+    assert_eq!(
+        rs_ok(&p.run(RS, &["claim", "--next"])),
+        format!("Claimed step second as {RS}\n")
+    );
+    // The Python tool sees our claim on the plan step and is refused.
+    let err = failed(&py.run(PY, &["claim", "second"]), 1);
+    assert!(err.contains(&format!("already claimed by {RS}")), "{err}");
+    let status = py_ok(&py.run(PY, &["status"]));
+    assert!(
+        step_line(&status, "second").contains("in_progress"),
+        "{status}"
+    );
+    rs_ok(&p.run(RS, &["complete", "second"]));
+    assert_eq!(
+        py_ok(&py.run(PY, &["step-status", "second"])),
+        format!("second: complete (agent: {RS})\n")
+    );
+    assert_eq!(code(&p.run(RS, &["claim", "--next"])), 6);
+    // Our refusal of a finished step reads as the Python tool's.
+    let err = failed(&p.run(RS, &["claim", "py.first"]), 3);
+    assert!(
+        err.contains(&format!("Step py.first already claimed by {PY}")),
+        "{err}"
+    );
+}

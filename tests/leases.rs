@@ -294,8 +294,9 @@ fn writes_by_a_holder_whose_claim_was_taken_over_are_fenced() {
         assert!(finished.get("lease").is_none());
         let out = p.run("carol", &["claim", "api"]);
         assert_eq!(code(&out), 3);
+        // Scripts written for the Python tool look for `already claimed by H`.
         assert!(
-            stderr(&out).contains("already complete"),
+            stderr(&out).contains("Error: Step api already claimed by bob: it is complete"),
             "{}",
             stderr(&out)
         );

@@ -62,11 +62,14 @@ fn get_prints_the_value_meta_and_json_and_fails_when_unset() {
             "hello world\n"
         );
 
+        // The Python tool's `--with-meta`: a JSON object scripts parse, indented by 2.
         let meta = ok(&p.run("alice", &["memory", "get", "a.b", "--with-meta"]));
+        let parsed: Value = serde_json::from_str(&meta).unwrap();
         assert_eq!(
-            meta,
-            format!("hello world\nset_by: bob\nset_at: {set_at}\n")
+            parsed,
+            serde_json::json!({"key": "a.b", "value": "hello world", "set_by": "bob", "set_at": set_at})
         );
+        assert!(meta.starts_with("{\n  \"key\": \"a.b\",\n"), "{meta}");
 
         let out = p.run("alice", &["memory", "get", "a.b", "--json"]);
         let v: Value = serde_json::from_str(&ok(&out)).unwrap();

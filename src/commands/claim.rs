@@ -2,21 +2,29 @@
 //! whose lease has expired (or that was released) with a compare-and-swap on the version
 //! read, so of any number of simultaneous claimers exactly one wins; then record
 //! `in_progress`. The protocol is in `claims.rs`; this file decides what to say.
+//! `claim --next` claims the first ready step of the plan instead (`plan.rs`), with exit
+//! codes 3 (nothing ready now), 4 (waited too long), 5 (nothing can become ready) and 6
+//! (the plan is complete).
 
 use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::claims::{Acquire, Claims, TakenOver};
 use crate::cli::ClaimArgs;
-use crate::docs::{self, Claim, Status};
+use crate::docs::Claim;
 use crate::ids;
-use crate::keys;
 use crate::lease::{self, Standing};
-use crate::outcome::Outcome;
-use crate::store::PutMode;
+use crate::outcome::{Outcome, UsageError};
+use crate::plan;
+use crate::steps;
 
 pub async fn run(app: &App, args: ClaimArgs) -> anyhow::Result<Outcome> {
-    let sid = ids::normalize_step(&args.step)?;
+    let step = args.step.clone().unwrap_or_default();
+    let sid = if args.next {
+        String::new()
+    } else {
+        ids::normalize_step(&step)?
+    };
     let ttl = match &args.ttl {
         Some(text) => Some(lease::parse_ttl(text)?),
         None => app.config.claim_ttl()?,
@@ -31,6 +39,10 @@ pub async fn run(app: &App, args: ClaimArgs) -> anyhow::Result<Outcome> {
              for exact claims.",
             app.store.backend()
         ));
+    }
+
+    if args.next {
+        return next(app, &args, ttl).await;
     }
 
     let (claim, took_over) = match claims.acquire(&sid, ttl).await? {
@@ -48,15 +60,14 @@ pub async fn run(app: &App, args: ClaimArgs) -> anyhow::Result<Outcome> {
             };
             app.printer.refusal(
                 format!(
-                    "Step {} already claimed by {holder}{you} (generation {}, {}{wait})",
-                    args.step,
+                    "Step {step} already claimed by {holder}{you} (generation {}, {}{wait})",
                     current.claim.generation(),
                     current.standing.describe()
                 ),
                 hint,
                 &json!({
                     "claimed": false,
-                    "step": args.step,
+                    "step": step,
                     "id": sid,
                     "holder": holder,
                     "claim": claim_json(&current.claim, Some(current.standing)),
@@ -67,61 +78,181 @@ pub async fn run(app: &App, args: ClaimArgs) -> anyhow::Result<Outcome> {
         Acquire::Finished { holder, status } => {
             app.printer.refusal(
                 format!(
-                    "Step {} is already {status} (claimed by {holder}); a finished step is never taken over",
-                    args.step
+                    "Step {step} already claimed by {holder}: it is {status}, and a finished step is never taken over"
                 ),
                 None,
-                &json!({"claimed": false, "step": args.step, "id": sid, "holder": holder, "status": status}),
+                &json!({"claimed": false, "step": step, "id": sid, "holder": holder, "status": status}),
             );
             return Ok(Outcome::Conflict);
         }
     };
 
-    let now = claim.claimed_at.clone();
-    let status = Status {
-        status: docs::IN_PROGRESS.into(),
-        agent: Some(me.clone()),
-        started_at: now.clone(),
-        completed_at: None,
-        extra: Default::default(),
-    };
-    let status_key = keys::step_status(&sid);
-    let (written, ()) = tokio::join!(
-        app.write(&status_key, &status, PutMode::Overwrite),
-        app.refresh_presence(Some(Some(sid.clone())), None),
-    );
-    written?;
+    steps::mark_started(app, &sid, claim.claimed_at.clone()).await?;
+    announce(app, &step, &sid, &claim, took_over.as_ref(), None);
+    Ok(Outcome::Success)
+}
 
-    let mut line = format!("Claimed step {} as {me}", args.step);
+/// Prints `Claimed step STEP as A` (and the lease and takeover details); `next` carries
+/// the plan's counts for `claim --next`.
+fn announce(
+    app: &App,
+    step: &str,
+    sid: &str,
+    claim: &Claim,
+    took_over: Option<&TakenOver>,
+    next: Option<&plan::Counts>,
+) {
+    let me = app.agent();
+    let mut line = format!("Claimed step {step} as {me}");
     if let Some(l) = &claim.lease {
         line.push_str(&format!(
             " (lease {}, renew before it runs out)",
             crate::time::age_secs(l.ttl_s as i64)
         ));
     }
-    if let Some(t) = &took_over {
+    if let Some(t) = took_over {
         line.push_str(&format!("\n{}", took_over_line(t, claim.generation())));
     }
-    app.printer.result(
-        line,
-        &json!({
-            "claimed": true,
-            "step": args.step,
-            "id": sid,
-            "agent": me,
-            "claimed_at": now,
-            "generation": claim.generation(),
-            "token": claim.token,
-            "lease": claim.lease,
-            "took_over": took_over.as_ref().map(|t| json!({
-                "from": t.from,
-                "generation": t.generation,
-                "reason": t.standing.name(),
-                "expired_ago_s": t.standing.left_s().map(|s| -s),
-            })),
-        }),
-    );
-    Ok(Outcome::Success)
+    let mut out = json!({
+        "claimed": true,
+        "step": step,
+        "id": sid,
+        "agent": me,
+        "claimed_at": claim.claimed_at,
+        "generation": claim.generation(),
+        "token": claim.token,
+        "lease": claim.lease,
+        "took_over": took_over.map(|t| json!({
+            "from": t.from,
+            "generation": t.generation,
+            "reason": t.standing.name(),
+            "expired_ago_s": t.standing.left_s().map(|s| -s),
+        })),
+    });
+    if let Some(counts) = next {
+        out["next"] = json!(true);
+        out["counts"] = json!(counts);
+    }
+    app.printer.result(line, &out);
+}
+
+/// `claim --next`: the first ready step of the plan this agent wins (contract section 10).
+async fn next(
+    app: &App,
+    args: &ClaimArgs,
+    ttl: Option<std::time::Duration>,
+) -> anyhow::Result<Outcome> {
+    if let Some(l) = &args.label {
+        plan::spec::check_label(l)
+            .map_err(|why| UsageError::new(format!("invalid label '{l}': {why}")))?;
+    }
+    let timeout = match args.timeout {
+        None => None,
+        Some(s) if s.is_finite() && s >= 0.0 => Some(std::time::Duration::from_secs_f64(s)),
+        Some(s) => {
+            return Err(UsageError::new(format!(
+                "--timeout must be a number of seconds >= 0, not {s}"
+            ))
+            .into());
+        }
+    };
+    let opts = plan::NextOptions {
+        label: args.label.clone(),
+        ttl,
+        wait: args.wait,
+        timeout,
+    };
+    let label = opts.label.as_deref();
+    let scope = label
+        .map(|l| format!(" with label {l}"))
+        .unwrap_or_default();
+    match plan::claim_next(app, &opts).await? {
+        plan::Next::Claimed {
+            sid,
+            name,
+            claim,
+            took_over,
+            view,
+        } => {
+            announce(
+                app,
+                &name,
+                &sid,
+                &claim,
+                took_over.as_ref(),
+                Some(&view.counts(label)),
+            );
+            Ok(Outcome::Success)
+        }
+        plan::Next::Complete { view } => {
+            let counts = view.counts(label);
+            let line = if counts.total() == 0 {
+                format!("Nothing to do: the plan has no steps{scope}.")
+            } else {
+                format!(
+                    "Plan complete: all {} steps{scope} are complete.",
+                    counts.total()
+                )
+            };
+            if app.printer.json {
+                app.printer.result(
+                    "",
+                    &json!({"claimed": false, "next": true, "result": "complete", "counts": counts}),
+                );
+            } else {
+                app.printer.info(line);
+            }
+            Ok(Outcome::PlanComplete)
+        }
+        plan::Next::Stuck { stuck_on, view } => {
+            let counts = view.counts(label);
+            app.printer.refusal(
+                format!(
+                    "Nothing can become ready{scope}: the remaining steps are blocked or wait on {} ({})",
+                    stuck_on.join(", "),
+                    counts.line()
+                ),
+                Some("resolve the blocked step (see `tracecraft handoff STEP`), then claim again"),
+                &json!({"claimed": false, "next": true, "result": "blocked", "stuck_on": stuck_on, "counts": counts}),
+            );
+            Ok(Outcome::Blocked)
+        }
+        plan::Next::NothingReady { view } => {
+            let counts = view.counts(label);
+            let held: Vec<String> = view
+                .scoped(label)
+                .iter()
+                .filter_map(|s| {
+                    s.holder
+                        .as_ref()
+                        .map(|h| format!("{} ({h})", s.spec.display_name()))
+                })
+                .collect();
+            app.printer.refusal(
+                format!(
+                    "No step is ready{scope}; in progress: {} ({})",
+                    if held.is_empty() {
+                        "-".to_string()
+                    } else {
+                        held.join(", ")
+                    },
+                    counts.line()
+                ),
+                Some("pass --wait to wait until one is"),
+                &json!({"claimed": false, "next": true, "result": "none_ready", "counts": counts}),
+            );
+            Ok(Outcome::Conflict)
+        }
+        plan::Next::TimedOut { view } => {
+            let counts = view.counts(label);
+            app.printer.refusal(
+                format!("Timed out; no step became ready{scope} ({})", counts.line()),
+                None,
+                &json!({"claimed": false, "next": true, "result": "timeout", "counts": counts}),
+            );
+            Ok(Outcome::TimedOut)
+        }
+    }
 }
 
 fn took_over_line(t: &TakenOver, generation: u64) -> String {

@@ -1,14 +1,15 @@
 //! `complete STEP`: the holder (or anyone with `--force`) marks its claim finished by
 //! compare-and-swap, then records the step's final status and a schema-2 handoff for
-//! whoever picks up next. A holder whose claim was taken over is refused (exit 3) before
+//! whoever picks up next (with `--to A`, also a direct `handoff` message in A's inbox). A holder whose claim was taken over is refused (exit 3) before
 //! anything is written.
 
+use anyhow::Context;
 use serde_json::json;
 
 use crate::app::App;
 use crate::claims::{Claims, Finish};
 use crate::cli::CompleteArgs;
-use crate::docs::{self, Handoff, Status};
+use crate::docs::{self, Handoff, Message, Status};
 use crate::ids;
 use crate::keys;
 use crate::outcome::Outcome;
@@ -116,6 +117,19 @@ pub async fn run(app: &App, args: CompleteArgs) -> anyhow::Result<Outcome> {
     );
     s?;
     h?;
+    let delivered = match &args.to {
+        Some(to) => Some(
+            deliver_handoff(app, to, &args, state)
+                .await
+                .with_context(|| {
+                    format!(
+                        "step {} is {state}, but the handoff message to {to} was not delivered",
+                        args.step
+                    )
+                })?,
+        ),
+        None => None,
+    };
 
     let mut line = match state {
         docs::BLOCKED => format!("Blocked step {}", args.step),
@@ -144,9 +158,43 @@ pub async fn run(app: &App, args: CompleteArgs) -> anyhow::Result<Outcome> {
             "next_action": args.next_action,
             "changed_files": changed_files,
             "forced": forced_from.is_some(),
+            "message_key": delivered,
         }),
     );
     Ok(Outcome::Success)
+}
+
+/// `complete STEP --to A` also puts a direct message in A's inbox (contract section 10):
+/// `"kind": "handoff"`, the step, and the note and next action in the text. Returns its key.
+async fn deliver_handoff(
+    app: &App,
+    to: &str,
+    args: &CompleteArgs,
+    state: &str,
+) -> anyhow::Result<String> {
+    let mut text = format!("Handoff: step {} is {state}", args.step);
+    if let Some(note) = args.note.as_deref().filter(|n| !n.is_empty()) {
+        text.push_str(&format!(". Note: {note}"));
+    }
+    if let Some(next) = args.next_action.as_deref().filter(|n| !n.is_empty()) {
+        text.push_str(&format!(". Next: {next}"));
+    }
+    let now = time::now();
+    let mut doc = Message {
+        from: app.agent().to_string(),
+        to: to.to_string(),
+        message: text,
+        sent_at: Some(time::format(now)),
+        step: Some(args.step.clone()),
+        extra: Default::default(),
+    };
+    doc.extra.insert("kind".into(), json!("handoff"));
+    let mode = if app.store.capabilities().atomic_create {
+        PutMode::Create
+    } else {
+        PutMode::Overwrite
+    };
+    super::send::write_message(app, &doc, &time::ts_ns(now), mode).await
 }
 
 /// Paths changed in the repository around `dir`, staged or not, against HEAD; an empty

@@ -44,9 +44,10 @@ pub async fn run(args: InitArgs, p: &Printer) -> anyhow::Result<Outcome> {
         Some(a) => a.clone(),
         None => {
             let user = std::env::var("TRACECRAFT_AGENT")
-                .or_else(|_| std::env::var("USER"))
-                .or_else(|_| std::env::var("LOGNAME"))
-                .unwrap_or_else(|_| "agent".into());
+                .ok()
+                .filter(|a| !a.is_empty())
+                .or_else(crate::config::os_user)
+                .unwrap_or_else(|| "agent".into());
             p.info(format!(
                 "Agent id defaults to the user name: '{user}' (set it with --agent)"
             ));

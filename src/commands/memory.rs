@@ -86,20 +86,15 @@ async fn get(app: &App, key: &str, with_meta: bool) -> anyhow::Result<Outcome> {
         anyhow::bail!("memory key '{key}' is not set");
     };
     let v = doc.value;
+    let meta = json!({"key": key, "value": v.value, "set_by": v.set_by, "set_at": v.set_at});
+    // `--with-meta` prints the Python tool's object (indented by 2, as its json.dumps),
+    // which scripts parse.
     let human = if with_meta {
-        format!(
-            "{}\nset_by: {}\nset_at: {}",
-            v.value,
-            v.set_by.as_deref().unwrap_or("?"),
-            v.set_at.as_deref().unwrap_or("?")
-        )
+        serde_json::to_string_pretty(&meta).expect("a JSON value serialises")
     } else {
         v.value.clone()
     };
-    app.printer.result(
-        human,
-        &json!({"key": key, "value": v.value, "set_by": v.set_by, "set_at": v.set_at}),
-    );
+    app.printer.result(human, &meta);
     Ok(Outcome::Success)
 }
 

@@ -18,6 +18,8 @@ pub mod heartbeat;
 pub mod inbox;
 pub mod init;
 pub mod memory;
+pub mod plan;
+pub mod ready;
 pub mod release;
 pub mod renew;
 pub mod reservations;
@@ -55,6 +57,8 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Outcome> {
         Command::Artifact(cmd) => artifact::run(&app, cmd).await,
         Command::Doctor => doctor::run(&app).await,
         Command::Session(cmd) => session::run(&app, cmd).await,
+        Command::Plan(args) => plan::run(&app, args).await,
+        Command::Ready(args) => ready::run(&app, args).await,
         Command::Reserve(args) => reserve::run(&app, args).await,
         Command::Reservations(args) => reservations::run(&app, args).await,
         Command::Unreserve(args) => unreserve::run(&app, args).await,

@@ -73,7 +73,9 @@ pub async fn run(app: &App, args: SendArgs) -> anyhow::Result<Outcome> {
 }
 
 /// Writes the message under a new key and returns that key.
-async fn write_message(
+/// Writes `doc` to its recipient's mailbox under a fresh key (`mode`: create-once where
+/// the backend can promise it); returns the key.
+pub async fn write_message(
     app: &App,
     doc: &Message,
     ts: &str,

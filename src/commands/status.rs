@@ -42,11 +42,12 @@ pub async fn run(app: &App, args: StatusArgs) -> anyhow::Result<Outcome> {
 }
 
 async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
-    let (agents, steps, mailboxes, sessions) = tokio::join!(
+    let (agents, steps, mailboxes, sessions, specs) = tokio::join!(
         agents::presence_rows(app),
         steps::read_all(app),
         mailbox_rows(app),
-        session_summary(app)
+        session_summary(app),
+        crate::plan::read_plan_specs(app),
     );
     let (mut agents, steps, mailboxes, sessions) = (agents?, steps?, mailboxes?, sessions?);
     let reserved = crate::reservations::Reservations::new(app.store.as_ref(), app.agent())
@@ -54,6 +55,8 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
         .await?;
     // The step views hold every claim already: the agent rows take theirs from there.
     agents::attach_claims(&mut agents, &steps);
+    // The plan reuses the step views: only the specs are read on top.
+    let plan = crate::plan::view_from(specs?, &steps);
 
     let mut out = vec![format!(
         "project {} · backend {} · {}",
@@ -92,6 +95,13 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
             format!(": {}", tally.join(" · "))
         }
     ));
+    if !plan.is_empty() {
+        out.push(format!(
+            "PLAN ({}): {}",
+            plan.counts.total(),
+            plan.counts.tally()
+        ));
+    }
     for s in &steps {
         out.push(format!(
             "  {:<24} {:<12}{}{}",
@@ -137,6 +147,7 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
         "bucket": app.config.bucket,
         "generated_at": time::now_iso(),
         "agents": agents.iter().map(agents::AgentRow::to_json).collect::<Vec<_>>(),
+        "plan": (!plan.is_empty()).then_some(plan.counts),
         "steps": steps.iter().map(|s| json!({
             "id": s.sid,
             "status": s.state(),

@@ -1,7 +1,8 @@
 //! `wait-for STEP...`: polls the steps' status documents until all are complete (exit 0),
 //! one is blocked (exit 5, at once) or the timeout passes (exit 4). The first poll comes
 //! quickly and the interval backs off, and each poll is a conditional GET where the backend
-//! supports one, so an idle wait costs little.
+//! supports one, so an idle wait costs little. `wait-for --plan` waits the same way for
+//! every step of the plan (`plan.rs` does the polling).
 
 use std::time::Duration;
 
@@ -82,6 +83,9 @@ pub async fn run(app: &App, args: WaitForArgs) -> anyhow::Result<Outcome> {
     };
     let timeout = seconds("--timeout", args.timeout)?;
     let interval = seconds("--interval", args.interval)?.map(|d| d.max(Duration::from_millis(10)));
+    if args.plan {
+        return wait_plan(app, timeout).await;
+    }
     let mut watched = args
         .steps
         .iter()
@@ -147,6 +151,66 @@ pub async fn run(app: &App, args: WaitForArgs) -> anyhow::Result<Outcome> {
             tokio::time::sleep(delay.min(deadline - now)).await;
         } else {
             tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+/// `wait-for --plan`: until every step of the plan is complete (contract section 10).
+async fn wait_plan(app: &App, timeout: Option<Duration>) -> anyhow::Result<Outcome> {
+    let mut last_progress = String::new();
+    let (end, view) = crate::plan::wait_complete(app, None, timeout, |view| {
+        let progress = format!("Waiting for the plan: {}", view.counts.line());
+        if progress != last_progress {
+            app.printer.info(&progress);
+            last_progress = progress;
+        }
+    })
+    .await?;
+    let json = |result: &str| json!({"result": result, "plan": true, "counts": view.counts});
+    match end {
+        crate::plan::PlanEnd::Complete => {
+            if view.is_empty() {
+                app.printer
+                    .warn("the project has no plan (plan add / plan apply): nothing to wait for");
+            }
+            app.printer.result(
+                format!("Plan complete: {}", view.counts.line()),
+                &json("complete"),
+            );
+            Ok(Outcome::Success)
+        }
+        crate::plan::PlanEnd::Blocked => {
+            let blocked: Vec<&str> = view
+                .steps
+                .iter()
+                .filter(|s| s.category == crate::plan::Category::Blocked)
+                .map(|s| s.spec.display_name())
+                .collect();
+            let stuck = match view.outlook(None) {
+                crate::plan::Outlook::Stuck { stuck_on } => stuck_on,
+                _ => blocked.iter().map(|s| s.to_string()).collect(),
+            };
+            app.printer.refusal(
+                format!(
+                    "The plan cannot complete without intervention: blocked on {} ({})",
+                    stuck.join(", "),
+                    view.counts.line()
+                ),
+                Some("resolve it (see `tracecraft handoff STEP`) and run wait-for again"),
+                &json("blocked"),
+            );
+            Ok(Outcome::Blocked)
+        }
+        crate::plan::PlanEnd::TimedOut => {
+            app.printer.refusal(
+                format!(
+                    "Timed out; the plan is not complete: {}",
+                    view.counts.line()
+                ),
+                None,
+                &json("timeout"),
+            );
+            Ok(Outcome::TimedOut)
         }
     }
 }
