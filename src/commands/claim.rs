@@ -9,6 +9,7 @@ use crate::app::App;
 use crate::claims::{Acquire, Claims, TakenOver};
 use crate::cli::ClaimArgs;
 use crate::docs::{self, Claim, Status};
+use crate::events::{self, Event};
 use crate::ids;
 use crate::keys;
 use crate::lease::{self, Standing};
@@ -86,9 +87,20 @@ pub async fn run(app: &App, args: ClaimArgs) -> anyhow::Result<Outcome> {
         extra: Default::default(),
     };
     let status_key = keys::step_status(&sid);
-    let (written, ()) = tokio::join!(
+    let event = Event::new(if took_over.is_some() {
+        "takeover"
+    } else {
+        "claim"
+    })
+    .step(Some(&args.step))
+    .key(keys::step_claim(&sid))
+    .with("generation", claim.generation())
+    .with("ttl_s", claim.lease.as_ref().map(|l| l.ttl_s))
+    .with("from", took_over.as_ref().map(|t| &t.from));
+    let (written, (), _) = tokio::join!(
         app.write(&status_key, &status, PutMode::Overwrite),
         app.refresh_presence(Some(Some(sid.clone())), None),
+        events::record(app, event),
     );
     written?;
 

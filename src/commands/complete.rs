@@ -9,6 +9,7 @@ use crate::app::App;
 use crate::claims::{Claims, Finish};
 use crate::cli::CompleteArgs;
 use crate::docs::{self, Handoff, Status};
+use crate::events::{self, Event};
 use crate::ids;
 use crate::keys;
 use crate::outcome::Outcome;
@@ -109,10 +110,18 @@ pub async fn run(app: &App, args: CompleteArgs) -> anyhow::Result<Outcome> {
             .insert("previous_holder".into(), json!(previous));
     }
     let (status_key, handoff_key) = (keys::step_status(&sid), keys::step_handoff(&sid));
-    let (s, h, ()) = tokio::join!(
+    let event = Event::new("complete")
+        .step(Some(&args.step))
+        .key(status_key.clone())
+        .with("status", state)
+        .with("to", &args.to)
+        .with("forced_from", &forced_from)
+        .with("changed_files", changed_files.as_ref().map(Vec::len));
+    let (s, h, (), _) = tokio::join!(
         app.write(&status_key, &status, PutMode::Overwrite),
         app.write(&handoff_key, &handoff, PutMode::Overwrite),
         app.refresh_presence_leaving(&sid),
+        events::record(app, event),
     );
     s?;
     h?;

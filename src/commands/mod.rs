@@ -25,6 +25,12 @@ pub mod status;
 pub mod step_status;
 pub mod wait_for;
 
+pub mod ack;
+pub mod gc;
+pub mod log;
+pub mod reply;
+pub mod thread;
+
 pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Outcome> {
     let command = match cli.command {
         Command::Init(args) => return init::run(args, printer).await,
@@ -49,6 +55,12 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Outcome> {
         Command::Artifact(cmd) => artifact::run(&app, cmd).await,
         Command::Doctor => doctor::run(&app).await,
         Command::Session(cmd) => session::run(&app, cmd).await,
+        Command::Reply(args) => reply::run(&app, args).await,
+        Command::Thread(args) => thread::run(&app, args).await,
+        Command::Ack(args) => ack::ack(&app, args).await,
+        Command::Acks(args) => ack::acks(&app, args).await,
+        Command::Log(args) => log::run(&app, args).await,
+        Command::Gc(args) => gc::run(&app, args).await,
         Command::Init(_) | Command::Completions(_) => unreachable!("handled above"),
     }
 }
