@@ -298,6 +298,9 @@ fn inbox_follow_prints_messages_sent_after_it_started() {
         ok(&p.run("carol", &["send", "_broadcast", "second"]));
         let a: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
         let b: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        // The cursor is saved right after printing (a message is shown again rather than
+        // lost when the follower dies in between): give it that moment.
+        std::thread::sleep(Duration::from_millis(500));
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(a["message"], "first", "{k:?}");

@@ -254,6 +254,7 @@ fn gc_dry_run_equals_what_gc_deletes_and_coordination_state_stays() {
         ok(&p.run("alice", &["complete", "s1", "--to", "bob"]));
         ok(&p.run("alice", &["claim", "s2"]));
         ok(&p.run("alice", &["memory", "set", "design.api", "v1"]));
+        ok(&p.run("alice", &["send", "bob", "fresh"]));
         ok(&p.run("bob", &["inbox", "--new"]));
         // Old material planted by key time.
         let old_bcast = format!("messages/_broadcast/{ts}_alice_00000001.json");
