@@ -12,47 +12,42 @@ use crate::outcome::Outcome;
 pub async fn ack(app: &App, args: AckArgs) -> anyhow::Result<Outcome> {
     let me = app.agent().to_string();
     // Every id is resolved before anything is written: a typo acknowledges nothing.
-    let mut found = Vec::with_capacity(args.ids.len());
-    for id in &args.ids {
-        found.push(messaging::resolve(app, &me, id).await?);
-    }
-    let mut lines = Vec::new();
-    let mut rows = Vec::new();
-    for listed in &found {
+    let found = messaging::resolve_all(app, &me, &args.ids).await?;
+    // Every acknowledgement (with its event) at once: one round trip for any number.
+    let all = futures::future::join_all(found.iter().map(|listed| async move {
         let id = crate::keys::message_id(&listed.key)
             .unwrap_or_default()
             .to_string();
         let event = Event::new("ack")
-            .key(crate::keys::ack(&id, &me))
+            .key(crate::keys::ack(&id, app.agent()))
             .with("message", &id)
             .with("from", &listed.sender);
-        let fresh = acks::acknowledge(app, &id, &listed.key);
-        let (fresh, written) = tokio::join!(fresh, async {
-            // The event is only worth writing for a first acknowledgement, but waiting to
-            // know would add a round trip: write it, withdraw it for a repeat.
-            events::record(app, event).await
-        });
-        let fresh = match fresh {
-            Ok(f) => f,
-            Err(e) => {
-                if let Some(k) = written {
-                    let _ = app.store.delete(&k).await;
-                }
-                return Err(e);
-            }
-        };
-        if !fresh && let Some(k) = written {
+        // The event is only worth keeping for a first acknowledgement, but waiting to
+        // know would add a round trip: write it alongside, withdraw it for a repeat.
+        let (fresh, written) = tokio::join!(
+            acks::acknowledge(app, &id, &listed.key),
+            events::record(app, event)
+        );
+        if !matches!(fresh, Ok(true))
+            && let Some(k) = written
+        {
             let _ = app.store.delete(&k).await;
         }
+        fresh.map(|f| (id, listed.sender.clone(), f))
+    }));
+    let (recorded, ()) = tokio::join!(all, app.refresh_presence(None, None));
+    let mut lines = Vec::new();
+    let mut rows = Vec::new();
+    for r in recorded {
+        let (id, from, fresh) = r?;
         let short = messaging::short_id(&id);
         lines.push(if fresh {
-            format!("Acknowledged {short} from {}", listed.sender)
+            format!("Acknowledged {short} from {from}")
         } else {
-            format!("Already acknowledged {short} from {}", listed.sender)
+            format!("Already acknowledged {short} from {from}")
         });
-        rows.push(json!({"id": id, "from": listed.sender, "new": fresh}));
+        rows.push(json!({"id": id, "from": from, "new": fresh}));
     }
-    app.refresh_presence(None, None).await;
     app.printer
         .result(lines.join("\n"), &json!({"acknowledged": rows}));
     Ok(Outcome::Success)

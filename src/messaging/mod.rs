@@ -328,19 +328,30 @@ pub async fn delete_direct(app: &App, shown: &[Shown]) -> anyhow::Result<usize> 
 /// uuid8) among the caller's direct messages and the broadcasts: two listings. None is
 /// exit 1; several are a usage error (exit 2) naming them.
 pub async fn resolve(app: &App, me: &str, id: &str) -> anyhow::Result<Listed> {
+    let mut found = resolve_all(app, me, std::slice::from_ref(&id.to_string())).await?;
+    Ok(found.remove(0))
+}
+
+/// [`resolve`] for several ids, from one pair of listings; the first failure is returned.
+pub async fn resolve_all(app: &App, me: &str, ids: &[String]) -> anyhow::Result<Vec<Listed>> {
+    let [direct, broadcast] = list_both(app, me, [None, None]).await?;
+    let all: Vec<Listed> = direct.into_iter().chain(broadcast).collect();
+    ids.iter().map(|id| pick(&all, id)).collect()
+}
+
+fn pick(all: &[Listed], id: &str) -> anyhow::Result<Listed> {
     let wanted = id.trim().trim_end_matches(".json");
     if wanted.is_empty() || wanted.contains('/') {
         return Err(UsageError::new(format!("'{id}' is not a message id")).into());
     }
-    let [direct, broadcast] = list_both(app, me, [None, None]).await?;
-    let all: Vec<Listed> = direct.into_iter().chain(broadcast).collect();
     let stem = |l: &Listed| keys::message_id(&l.key).unwrap_or_default().to_string();
     if let Some(exact) = all.iter().find(|l| stem(l) == wanted) {
         return Ok(exact.clone());
     }
     let mut found: Vec<Listed> = all
-        .into_iter()
+        .iter()
         .filter(|l| stem(l).ends_with(wanted))
+        .cloned()
         .collect();
     match found.len() {
         0 => Err(Failure {
