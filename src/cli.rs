@@ -81,6 +81,18 @@ pub enum Command {
     Plan(PlanArgs),
     /// List the plan's steps that are ready to claim (`claim --next` takes the first).
     Ready(ReadyArgs),
+    /// Answer a message (by id or any unique suffix of it) in its thread.
+    Reply(ReplyArgs),
+    /// Show a conversation, oldest first.
+    Thread(ThreadArgs),
+    /// Acknowledge messages (by id or any unique suffix); acknowledging twice is harmless.
+    Ack(AckArgs),
+    /// Messages you sent with --ack and who has not acknowledged; --pending: those awaiting yours.
+    Acks(AcksArgs),
+    /// The event log: who did what, when (oldest first).
+    Log(LogArgs),
+    /// Delete old broadcasts, events, acknowledgements and memory history (never live state).
+    Gc(GcArgs),
 }
 
 #[derive(Debug, Args)]
@@ -228,6 +240,78 @@ pub struct ReadyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ReplyArgs {
+    /// The message answered: its id or any unique suffix (such as the last 8 characters).
+    pub id: String,
+    pub message: String,
+    /// Ask the recipient to acknowledge (`tracecraft ack ID`).
+    #[arg(long)]
+    pub ack: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ThreadArgs {
+    pub thread: String,
+    /// Show message ids.
+    #[arg(long)]
+    pub ids: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AckArgs {
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AcksArgs {
+    /// Messages to you that await your acknowledgement.
+    #[arg(long)]
+    pub pending: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only events since this long ago (30m, 2h, 7d) or this time (2026-12-03, ISO 8601).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only this agent's events.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Only events about this step.
+    #[arg(long)]
+    pub step: Option<String>,
+    /// Only events of this type (claim, send, memory.set, ...).
+    #[arg(long = "type")]
+    pub kind: Option<String>,
+    /// Only the newest N events (still printed oldest first).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Keep printing new events until interrupted.
+    #[arg(long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Delete what is older than this (e.g. 30d, 12h).
+    #[arg(long, required = true, value_parser = check_ttl)]
+    pub older_than: String,
+    /// Print what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also delete old direct messages (and thread copies) and/or session transcripts.
+    #[arg(long, value_delimiter = ',', value_enum)]
+    pub include: Vec<GcInclude>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum GcInclude {
+    Messages,
+    Sessions,
+}
+
+#[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Redraw every --interval seconds until interrupted.
     #[arg(long)]
@@ -267,6 +351,15 @@ pub struct SendArgs {
     /// The step this message is about.
     #[arg(long)]
     pub step: Option<String>,
+    /// The conversation this message belongs to (see `tracecraft thread T`).
+    #[arg(long)]
+    pub thread: Option<String>,
+    /// The id (or a unique suffix) of the message this one answers.
+    #[arg(long)]
+    pub reply_to: Option<String>,
+    /// Ask the recipient to acknowledge (`tracecraft ack ID`).
+    #[arg(long)]
+    pub ack: bool,
 }
 
 #[derive(Debug, Args)]
@@ -275,8 +368,20 @@ pub struct InboxArgs {
     #[arg(long, conflicts_with = "delete")]
     pub new: bool,
     /// Delete the direct messages shown (broadcasts are never deleted).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["wait", "follow"])]
     pub delete: bool,
+    /// Show message ids (for `reply`, `ack`).
+    #[arg(long)]
+    pub ids: bool,
+    /// Block until a new message arrives, print it, exit (implies --new; exit 4 on timeout).
+    #[arg(long, conflicts_with = "follow")]
+    pub wait: bool,
+    /// Keep printing new messages until interrupted (implies --new; JSON Lines with --json).
+    #[arg(long)]
+    pub follow: bool,
+    /// With --wait: give up after this many seconds (exit 4) [default: wait forever].
+    #[arg(long, requires = "wait")]
+    pub timeout: Option<f64>,
 }
 
 #[derive(Debug, Args)]

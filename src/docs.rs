@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-type Extra = Map<String, Value>;
+pub type Extra = Map<String, Value>;
 
 /// `agents/<agent>.json`: presence.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -55,6 +55,15 @@ pub struct Message {
     pub sent_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
+    /// The conversation this message belongs to (section 13).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
+    /// The id of the message this one answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// The sender asked for an acknowledgement (`ack ID`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ack_required: bool,
     #[serde(flatten)]
     pub extra: Extra,
 }

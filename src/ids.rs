@@ -20,6 +20,35 @@ fn invalid(what: &'static str, value: &str, reason: &'static str) -> InvalidId {
     }
 }
 
+/// 8 hex characters of a random uuid4: the suffix that keeps create-once keys written in
+/// the same nanosecond apart.
+pub fn uuid8() -> String {
+    let mut hex = uuid::Uuid::new_v4().simple().to_string();
+    hex.truncate(8);
+    hex
+}
+
+/// Thread names: the characters of agent ids, up to 128 of them, so a message id
+/// (`<ts_ns>_<sender>_<uuid8>`) is one too.
+pub fn check_thread(value: &str) -> Result<(), InvalidId> {
+    if value.len() > 128 {
+        return Err(invalid("thread", value, "must be 1 to 128 characters"));
+    }
+    let probe = if value.len() > 64 {
+        &value[..64]
+    } else {
+        value
+    };
+    check_name("thread", probe)?;
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(invalid("thread", value, "may only use A-Z a-z 0-9 . _ -"));
+    }
+    Ok(())
+}
+
 /// Agent ids, project names and recipients: 1 to 64 of `A-Z a-z 0-9 . _ -`, not starting
 /// with `.` or `_`, not `.` or `..`.
 pub fn check_name(what: &'static str, value: &str) -> Result<(), InvalidId> {

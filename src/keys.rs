@@ -132,6 +132,110 @@ pub fn parse_message(key: &str) -> Option<MessageKey<'_>> {
     })
 }
 
+/// A message's id: its key's file stem, `<ts_ns>_<sender>_<uuid8>`.
+pub fn message_id(key: &str) -> Option<&str> {
+    parse_message(key)?;
+    key.rsplit('/').next()?.strip_suffix(".json")
+}
+
+/// `(ts_ns, sender)` of a message id (or of any `<ts_ns>_<agent>_<uuid8>` stem).
+pub fn parse_stem(stem: &str) -> Option<(i64, &str)> {
+    let (ts_ns, rest) = stem.split_once('_')?;
+    let (sender, uuid) = rest.rsplit_once('_')?;
+    if ts_ns.is_empty() || !ts_ns.bytes().all(|b| b.is_ascii_digit()) || sender.is_empty() {
+        return None;
+    }
+    if uuid.is_empty() || uuid.contains('.') {
+        return None;
+    }
+    Some((ts_ns.parse().ok()?, sender))
+}
+
+// --- threads and acknowledgements ---------------------------------------------------
+
+pub const THREADS_DIR: &str = "threads/";
+
+/// `threads/<thread>/`
+pub fn thread_dir(thread: &str) -> String {
+    format!("{THREADS_DIR}{thread}/")
+}
+
+/// `threads/<thread>/<message-id>.json`: a create-once pointer to one message.
+pub fn thread_entry(thread: &str, message_id: &str) -> String {
+    format!("{}{message_id}.json", thread_dir(thread))
+}
+
+pub const ACKS_DIR: &str = "acks/";
+const ACK_REQUEST_FILE: &str = "_request.json";
+
+/// `acks/<message-id>/`
+pub fn acks_dir(message_id: &str) -> String {
+    format!("{ACKS_DIR}{message_id}/")
+}
+
+/// `acks/<message-id>/_request.json`: who must acknowledge the message.
+pub fn ack_request(message_id: &str) -> String {
+    format!("{}{ACK_REQUEST_FILE}", acks_dir(message_id))
+}
+
+/// `acks/<message-id>/<agent>.json`: one agent's acknowledgement.
+pub fn ack(message_id: &str, agent: &str) -> String {
+    format!("{}{agent}.json", acks_dir(message_id))
+}
+
+/// What a key under [`ACKS_DIR`] is: the message id, and the acknowledging agent (`None`
+/// for the request).
+pub fn parse_ack(key: &str) -> Option<(&str, Option<&str>)> {
+    let (id, file) = key.strip_prefix(ACKS_DIR)?.split_once('/')?;
+    if id.is_empty() || file.contains('/') {
+        return None;
+    }
+    if file == ACK_REQUEST_FILE {
+        return Some((id, None));
+    }
+    let agent = file.strip_suffix(".json")?;
+    (!agent.is_empty() && !agent.starts_with('_')).then_some((id, Some(agent)))
+}
+
+// --- events -------------------------------------------------------------------------
+
+pub const EVENTS_DIR: &str = "events/";
+
+/// `events/<YYYY-MM-DD>/`
+pub fn events_day(day: &str) -> String {
+    format!("{EVENTS_DIR}{day}/")
+}
+
+/// `events/<YYYY-MM-DD>/<ts_ns>_<agent>_<uuid8>.json`
+pub fn event(day: &str, ts_ns: &str, agent: &str, uuid8: &str) -> String {
+    format!("{}{ts_ns}_{agent}_{uuid8}.json", events_day(day))
+}
+
+/// `(ts_ns, agent)` of an event key.
+pub fn parse_event(key: &str) -> Option<(i64, &str)> {
+    let (_day, name) = key.strip_prefix(EVENTS_DIR)?.split_once('/')?;
+    if name.contains('/') {
+        return None;
+    }
+    parse_stem(name.strip_suffix(".json")?)
+}
+
+/// `(ts_ns)` of a memory history snapshot key, and the directory holding its siblings.
+pub fn parse_history(key: &str) -> Option<(i64, &str)> {
+    let rest = key
+        .strip_prefix(MEMORY_DIR)?
+        .strip_prefix(HISTORY_SEGMENT)?;
+    rest.strip_prefix('/')?;
+    let (dir, name) = key.rsplit_once('/')?;
+    let (ts, _) = parse_stem(name.strip_suffix(".json")?)?;
+    Some((ts, dir))
+}
+
+/// The prefix of every memory history snapshot.
+pub fn memory_history_root() -> String {
+    format!("{MEMORY_DIR}{HISTORY_SEGMENT}/")
+}
+
 // --- steps --------------------------------------------------------------------------
 
 pub const STEPS_DIR: &str = "steps/";
@@ -311,6 +415,43 @@ mod tests {
         assert_eq!(parse_message("messages/bob/_cursor.json"), None);
         assert_eq!(parse_message("messages/bob/nested/1_a_b.json"), None);
         assert_eq!(parse_message("messages/bob/notes.txt"), None);
+    }
+
+    #[test]
+    fn ids_threads_acks_and_events_round_trip() {
+        let key = message("bob", "1795256922017355000", "my_agent", "0a1b2c3d");
+        assert_eq!(
+            message_id(&key),
+            Some("1795256922017355000_my_agent_0a1b2c3d")
+        );
+        assert_eq!(message_id("messages/bob/_cursor.json"), None);
+        assert_eq!(
+            parse_stem("1795256922017355000_my_agent_0a1b2c3d"),
+            Some((1_795_256_922_017_355_000, "my_agent"))
+        );
+        assert_eq!(
+            thread_entry("t1", "1_a_b"),
+            "threads/t1/1_a_b.json".to_string()
+        );
+        assert_eq!(ack_request("1_a_b"), "acks/1_a_b/_request.json");
+        assert_eq!(parse_ack("acks/1_a_b/_request.json"), Some(("1_a_b", None)));
+        assert_eq!(
+            parse_ack(&ack("1_a_b", "bob")),
+            Some(("1_a_b", Some("bob")))
+        );
+        assert_eq!(parse_ack("acks/1_a_b/x/y.json"), None);
+        let e = event("2026-12-03", "1795256922017355000", "alice", "0a1b2c3d");
+        assert_eq!(
+            e,
+            "events/2026-12-03/1795256922017355000_alice_0a1b2c3d.json"
+        );
+        assert_eq!(parse_event(&e), Some((1_795_256_922_017_355_000, "alice")));
+        let h = memory_history("design.api", "1795256922017355000", "alice", "0a1b2c3d");
+        assert_eq!(
+            parse_history(&h),
+            Some((1_795_256_922_017_355_000, "memory/_history/design/api"))
+        );
+        assert_eq!(parse_history("memory/design/api.json"), None);
     }
 
     #[test]

@@ -99,8 +99,13 @@ pub async fn read(app: &App, sid: &str) -> anyhow::Result<StepView> {
 
 /// Records that the caller started `sid` after winning its claim: the status
 /// `in_progress`, and the presence record naming the step (the presence refresh never
-/// fails the call).
-pub async fn mark_started(app: &App, sid: &str, started_at: Option<String>) -> anyhow::Result<()> {
+/// fails the call), with its event `claim` or `takeover` written alongside.
+pub async fn mark_started(
+    app: &App,
+    sid: &str,
+    started_at: Option<String>,
+    event: crate::events::Event,
+) -> anyhow::Result<()> {
     let status = Status {
         status: docs::IN_PROGRESS.into(),
         agent: Some(app.agent().to_string()),
@@ -109,10 +114,31 @@ pub async fn mark_started(app: &App, sid: &str, started_at: Option<String>) -> a
         extra: Default::default(),
     };
     let status_key = keys::step_status(sid);
-    let (written, ()) = tokio::join!(
+    let (written, (), _) = tokio::join!(
         app.write(&status_key, &status, crate::store::PutMode::Overwrite),
         app.refresh_presence(Some(Some(sid.to_string())), None),
+        crate::events::record(app, event),
     );
     written?;
     Ok(())
+}
+
+/// The event of winning a claim: `claim`, or `takeover` when it took an expired or
+/// released claim over (contract section 13).
+pub fn claim_event(
+    step: &str,
+    sid: &str,
+    claim: &crate::docs::Claim,
+    took_over: Option<&crate::claims::TakenOver>,
+) -> crate::events::Event {
+    crate::events::Event::new(if took_over.is_some() {
+        "takeover"
+    } else {
+        "claim"
+    })
+    .step(Some(step))
+    .key(keys::step_claim(sid))
+    .with("generation", claim.generation())
+    .with("ttl_s", claim.lease.as_ref().map(|l| l.ttl_s))
+    .with("from", took_over.map(|t| &t.from))
 }

@@ -1040,3 +1040,59 @@ fn the_python_tool_works_on_plan_steps_and_its_completions_count() {
         "{err}"
     );
 }
+
+#[test]
+fn python_inbox_shows_the_same_messages_beside_threads_acks_and_events() {
+    let Some(Shared { p, py }) = shared() else {
+        return;
+    };
+    let py_box = format!("messages/{PY}/");
+    py_ok(&py.run(PY, &["send", RS, "question from python"]));
+    let question = key_from(&p, &format!("messages/{RS}/"), PY);
+    let question_id = question
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .trim_end_matches(".json");
+    // Threads, a reply, acknowledgement requests and acks, events: all beside the mailboxes.
+    rs_ok(&p.run(RS, &["send", PY, "plain from rust"]));
+    rs_ok(&p.run(RS, &["reply", question_id, "answer in a thread", "--ack"]));
+    rs_ok(&p.run(RS, &["send", "_broadcast", "to all, please ack", "--ack"]));
+    rs_ok(&p.run(RS, &["ack", question_id]));
+    rs_ok(&p.run(RS, &["claim", "interop-step"]));
+    assert!(!p.keys("threads/").is_empty());
+    assert!(!p.keys("acks/").is_empty());
+    assert!(!p.keys("events/").is_empty());
+
+    let mut direct: Vec<Value> = p
+        .keys(&py_box)
+        .into_iter()
+        .filter(|k| !k.rsplit('/').next().unwrap().starts_with('_'))
+        .map(|k| p.json(&k).unwrap())
+        .collect();
+    assert_eq!(direct.len(), 2, "{direct:?}");
+    direct.sort_by(|a, b| a["sent_at"].as_str().cmp(&b["sent_at"].as_str()));
+    assert_eq!(
+        direct[1]["thread"], question_id,
+        "the reply carries its thread"
+    );
+    let bcast = p.json(&key_from(&p, "messages/_broadcast/", RS)).unwrap();
+    // The Python tool prints them exactly as before: the new fields show nowhere, and
+    // nothing under threads/, acks/ or events/ appears as a message.
+    let expected = vec![
+        inbox_line(&direct[0], "direct"),
+        inbox_line(&direct[1], "direct"),
+        inbox_line(&bcast, "broadcast"),
+    ];
+    assert_eq!(py_ok(&py.run(PY, &["inbox"])), lines(&expected));
+    assert_eq!(py_ok(&py.run(PY, &["inbox", "--new"])), lines(&expected));
+    // And ours, as the Python agent would see it with no --ids: the same lines but for the
+    // thread and ack tags of the reply.
+    let ours = rs_ok(&p.run(PY, &["inbox"]));
+    let ours: Vec<&str> = ours.lines().collect();
+    assert_eq!(ours[0], expected[0]);
+    assert!(
+        ours[1].ends_with("[ack requested]: answer in a thread"),
+        "{ours:?}"
+    );
+}

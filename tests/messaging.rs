@@ -463,7 +463,18 @@ fn json_shapes() {
         let fields: BTreeSet<&str> = obj.keys().map(String::as_str).collect();
         assert_eq!(
             fields,
-            BTreeSet::from(["to", "from", "message", "step", "key", "sent_at"]),
+            BTreeSet::from([
+                "to",
+                "from",
+                "message",
+                "step",
+                "key",
+                "id",
+                "sent_at",
+                "thread",
+                "reply_to",
+                "ack_required"
+            ]),
             "{k:?}"
         );
         assert_eq!(v["to"], "bob");
@@ -487,13 +498,16 @@ fn json_shapes() {
         assert_eq!(
             msgs[0],
             json!({"key": key, "kind": "direct", "from": "alice", "to": "bob", "message": "hi",
-                   "sent_at": v["messages"][0]["sent_at"], "step": "S.1"}),
+                   "sent_at": v["messages"][0]["sent_at"], "step": "S.1",
+                   "id": key.strip_prefix("messages/bob/").unwrap().strip_suffix(".json").unwrap(),
+                   "thread": null, "reply_to": null, "ack_required": false}),
             "{k:?}"
         );
         assert_eq!(
             msgs[1],
             json!({"key": b["key"], "kind": "broadcast", "from": "carol", "to": "_broadcast",
-                   "message": "all", "sent_at": b["sent_at"], "step": null}),
+                   "message": "all", "sent_at": b["sent_at"], "step": null, "id": b["id"],
+                   "thread": null, "reply_to": null, "ack_required": false}),
             "{k:?}"
         );
         let empty = ok_json(&p.run("dave", &["--json", "inbox", "--new"]));

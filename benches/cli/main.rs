@@ -59,7 +59,7 @@ enum Cmd {
         /// A directory for configs, transcripts and fs buckets (emptied by the caller).
         #[arg(long)]
         scratch: PathBuf,
-        /// Only these scenarios (comma-separated: latency,inbox,wait,contention,burst,mirror).
+        /// Only these scenarios (comma-separated: latency,inbox,wait,contention,burst,mirror,inbox-wait).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
@@ -72,7 +72,15 @@ enum Cmd {
     },
 }
 
-const SCENARIOS: &[&str] = &["latency", "inbox", "wait", "contention", "burst", "mirror"];
+const SCENARIOS: &[&str] = &[
+    "latency",
+    "inbox",
+    "wait",
+    "contention",
+    "burst",
+    "mirror",
+    "inbox-wait",
+];
 
 fn plan(quick: bool) -> Plan {
     if quick {
@@ -88,6 +96,8 @@ fn plan(quick: bool) -> Plan {
             inbox_trials: vec![2, 1],
             wait_trials: 3,
             wait_delays_ms: vec![2000, 2500, 3000],
+            inbox_wait_delays_ms: vec![1000, 3000, 12_000],
+            inbox_idle_s: 20,
             mirror_sizes: vec![10_000_000, 50_000_000],
             mirror_trials: 1,
             redact_rounds: 2,
@@ -107,6 +117,10 @@ fn plan(quick: bool) -> Plan {
             // Spread evenly over 2–9.6 s: a waiter meets the complete at every phase of
             // its polling, short waits and long ones.
             wait_delays_ms: (0..20).map(|i| 2000 + 400 * i).collect(),
+            // Spread over 0.5–14.8 s: sends that meet a waiter in its quick first 10 s
+            // and sends that meet it in its idle 2 s rhythm.
+            inbox_wait_delays_ms: (0..24).map(|i| 500 + 620 * i).collect(),
+            inbox_idle_s: 60,
             mirror_sizes: vec![100_000_000, 1 << 30],
             mirror_trials: 3,
             redact_rounds: 5,
@@ -217,6 +231,7 @@ fn run(
             "contention" => scenarios::contention::run(&ctx, &mut rec)?,
             "burst" => scenarios::burst::run(&ctx, &mut rec)?,
             "mirror" => scenarios::mirror::run(&ctx, &mut rec)?,
+            "inbox-wait" => scenarios::inbox_wait::run(&ctx, &mut rec)?,
             _ => unreachable!("checked above"),
         }
         say(format!("{name} took {:.0} s", t.elapsed().as_secs_f64()));

@@ -16,6 +16,8 @@ pub enum Record {
     Burst(Burst),
     Inbox(Inbox),
     WaitFor(WaitFor),
+    InboxWait(InboxWait),
+    InboxIdle(InboxIdle),
     Mirror(Mirror),
     Redact(Redact),
     End(End),
@@ -47,6 +49,12 @@ pub struct Plan {
     pub inbox_trials: Vec<u32>,
     pub wait_trials: u32,
     pub wait_delays_ms: Vec<u64>,
+    /// `inbox --wait`: the delays before each trial's `send` (absent in older records).
+    #[serde(default)]
+    pub inbox_wait_delays_ms: Vec<u64>,
+    /// How long the idle waiter of the `inbox-wait` scenario waits.
+    #[serde(default)]
+    pub inbox_idle_s: u32,
     pub mirror_sizes: Vec<u64>,
     pub mirror_trials: u32,
     pub redact_rounds: u32,
@@ -192,4 +200,27 @@ pub fn parse(text: &str) -> Result<Vec<Record>, String> {
 /// One record as one line (no trailing newline).
 pub fn line(record: &Record) -> String {
     serde_json::to_string(record).expect("records serialise")
+}
+
+/// `inbox-wait` scenario: how soon `inbox --wait` prints a message sent `delay_ms` after it
+/// started, from the `send` process's exit to the waiter's (it exits right after printing).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InboxWait {
+    pub trial: u32,
+    pub delay_ms: u64,
+    pub reaction_ms: Option<f64>,
+    pub exit: i32,
+}
+
+/// `inbox-wait` scenario: one waiter left alone for `waited_s`; the looks it took at its
+/// mailboxes (each look is one listing of the direct mailbox and one of the broadcasts)
+/// once it had been idle past its quick phase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InboxIdle {
+    pub waited_s: f64,
+    /// Looks taken in the whole wait, and in the idle window after `idle_from_s`.
+    pub looks: u32,
+    pub idle_from_s: f64,
+    pub idle_looks: u32,
+    pub listings_per_look: u32,
 }

@@ -18,6 +18,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWriteExt, ReadBuf};
 
 use crate::app::App;
 use crate::cli::ArtifactCommand;
+use crate::events::{self, Event};
 use crate::ids::{self, InvalidId};
 use crate::keys;
 use crate::outcome::{Failure, Interrupted, Outcome, UsageError};
@@ -107,9 +108,18 @@ async fn upload(app: &App, path: &Path, step: Option<&str>) -> anyhow::Result<Ou
         hasher: Arc::clone(&hasher),
         bar: bar.clone(),
     };
+    let event = Event::new("artifact.upload")
+        .step(step)
+        .key(key.clone())
+        .with("name", &name)
+        .with("size", len);
     let (put, ()) = tokio::join!(
-        app.store
-            .put_stream(&key, Box::pin(reader), len, PutMode::Overwrite, &opts),
+        events::alongside(
+            app,
+            event,
+            app.store
+                .put_stream(&key, Box::pin(reader), len, PutMode::Overwrite, &opts)
+        ),
         app.refresh_presence(None, None),
     );
     bar.finish_and_clear();

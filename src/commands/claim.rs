@@ -87,7 +87,8 @@ pub async fn run(app: &App, args: ClaimArgs) -> anyhow::Result<Outcome> {
         }
     };
 
-    steps::mark_started(app, &sid, claim.claimed_at.clone()).await?;
+    let event = steps::claim_event(&step, &sid, &claim, took_over.as_ref());
+    steps::mark_started(app, &sid, claim.claimed_at.clone(), event).await?;
     announce(app, &step, &sid, &claim, took_over.as_ref(), None);
     Ok(Outcome::Success)
 }

@@ -9,9 +9,11 @@ use serde_json::json;
 use crate::app::App;
 use crate::claims::{Claims, Finish};
 use crate::cli::CompleteArgs;
-use crate::docs::{self, Handoff, Message, Status};
+use crate::docs::{self, Handoff, Status};
+use crate::events::{self, Event};
 use crate::ids;
 use crate::keys;
+use crate::messaging::outbox;
 use crate::outcome::Outcome;
 use crate::steps;
 use crate::store::PutMode;
@@ -110,10 +112,18 @@ pub async fn run(app: &App, args: CompleteArgs) -> anyhow::Result<Outcome> {
             .insert("previous_holder".into(), json!(previous));
     }
     let (status_key, handoff_key) = (keys::step_status(&sid), keys::step_handoff(&sid));
-    let (s, h, ()) = tokio::join!(
+    let event = Event::new("complete")
+        .step(Some(&args.step))
+        .key(status_key.clone())
+        .with("status", state)
+        .with("to", &args.to)
+        .with("forced_from", &forced_from)
+        .with("changed_files", changed_files.as_ref().map(Vec::len));
+    let (s, h, (), _) = tokio::join!(
         app.write(&status_key, &status, PutMode::Overwrite),
         app.write(&handoff_key, &handoff, PutMode::Overwrite),
         app.refresh_presence_leaving(&sid),
+        events::record(app, event),
     );
     s?;
     h?;
@@ -179,22 +189,18 @@ async fn deliver_handoff(
     if let Some(next) = args.next_action.as_deref().filter(|n| !n.is_empty()) {
         text.push_str(&format!(". Next: {next}"));
     }
-    let now = time::now();
-    let mut doc = Message {
-        from: app.agent().to_string(),
-        to: to.to_string(),
-        message: text,
-        sent_at: Some(time::format(now)),
-        step: Some(args.step.clone()),
-        extra: Default::default(),
-    };
-    doc.extra.insert("kind".into(), json!("handoff"));
-    let mode = if app.store.capabilities().atomic_create {
-        PutMode::Create
-    } else {
-        PutMode::Overwrite
-    };
-    super::send::write_message(app, &doc, &time::ts_ns(now), mode).await
+    let sent = outbox::send(
+        app,
+        outbox::Outgoing {
+            to: to.to_string(),
+            message: text,
+            step: Some(args.step.clone()),
+            kind: Some("handoff".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(sent.key)
 }
 
 /// Paths changed in the repository around `dir`, staged or not, against HEAD; an empty

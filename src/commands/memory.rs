@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::app::{App, CorruptDocument, FETCH_CONCURRENCY};
 use crate::cli::MemoryCommand;
 use crate::docs::MemoryValue;
+use crate::events::{self, Event};
 use crate::ids::InvalidId;
 use crate::keys;
 use crate::outcome::Outcome;
@@ -61,9 +62,13 @@ async fn set(app: &App, key: &str, value: String) -> anyhow::Result<Outcome> {
     } else {
         PutMode::Overwrite
     };
+    let event = Event::new("memory.set")
+        .key(live_key.clone())
+        .with("key", key)
+        .with("value", &live.value);
     let (snap, written, ()) = tokio::join!(
         app.write(&history_key, &snapshot, snapshot_mode),
-        app.write(&live_key, &live, PutMode::Overwrite),
+        events::alongside(app, event, app.write(&live_key, &live, PutMode::Overwrite)),
         app.refresh_presence(None, None),
     );
     snap.with_context(|| format!("cannot record the history of memory key '{key}'"))?;

@@ -6,28 +6,33 @@ use crate::cli::{Cli, Command};
 use crate::outcome::Outcome;
 use crate::output::Printer;
 
+pub mod ack;
 pub mod agents;
 pub mod artifact;
 pub mod claim;
 pub mod complete;
 pub mod completions;
 pub mod doctor;
+pub mod gc;
 pub mod guard;
 pub mod handoff;
 pub mod heartbeat;
 pub mod inbox;
 pub mod init;
+pub mod log;
 pub mod memory;
 pub mod plan;
 pub mod ready;
 pub mod release;
 pub mod renew;
+pub mod reply;
 pub mod reservations;
 pub mod reserve;
 pub mod send;
 pub mod session;
 pub mod status;
 pub mod step_status;
+pub mod thread;
 pub mod unreserve;
 pub mod wait_for;
 
@@ -62,6 +67,12 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Outcome> {
         Command::Reserve(args) => reserve::run(&app, args).await,
         Command::Reservations(args) => reservations::run(&app, args).await,
         Command::Unreserve(args) => unreserve::run(&app, args).await,
+        Command::Reply(args) => reply::run(&app, args).await,
+        Command::Thread(args) => thread::run(&app, args).await,
+        Command::Ack(args) => ack::ack(&app, args).await,
+        Command::Acks(args) => ack::acks(&app, args).await,
+        Command::Log(args) => log::run(&app, args).await,
+        Command::Gc(args) => gc::run(&app, args).await,
         Command::Init(_) | Command::Completions(_) | Command::Guard(_) => {
             unreachable!("handled above")
         }

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::cli::{PlanAddArgs, PlanArgs, PlanCommand, PlanFormat, PlanShowArgs};
+use crate::events::{self, Event};
 use crate::ids;
 use crate::outcome::{Outcome, UsageError};
 use crate::plan::{self, AddFields, Applied, Removed, spec};
@@ -69,7 +70,23 @@ async fn add(app: &App, args: PlanAddArgs) -> anyhow::Result<Outcome> {
         description: args.description,
     };
     let (applied, spec) = plan::add(app, &args.step, fields).await?;
-    app.refresh_presence(None, None).await;
+    if applied.unchanged.is_empty() {
+        let event = Event::new(if applied.added.is_empty() {
+            "plan.update"
+        } else {
+            "plan.add"
+        })
+        .step(Some(&args.step))
+        .key(crate::keys::step_spec(&spec.id))
+        .with("after", &spec.after)
+        .with("priority", spec.priority);
+        tokio::join!(
+            app.refresh_presence(None, None),
+            events::record(app, event)
+        );
+    } else {
+        app.refresh_presence(None, None).await;
+    }
     let verb = if !applied.added.is_empty() {
         "Added"
     } else if !applied.updated.is_empty() {
@@ -108,7 +125,14 @@ async fn apply(app: &App, file: &str) -> anyhow::Result<Outcome> {
     }
     let applied = plan::apply(app, &inputs).await?;
     if !(applied.added.is_empty() && applied.updated.is_empty()) {
-        app.refresh_presence(None, None).await;
+        let event = Event::new("plan.apply")
+            .with("added", &applied.added)
+            .with("updated", &applied.updated)
+            .with("unchanged", applied.unchanged.len());
+        tokio::join!(
+            app.refresh_presence(None, None),
+            events::record(app, event)
+        );
     }
     app.printer
         .result(applied_line(&applied), &applied_json(&applied));
@@ -119,6 +143,10 @@ async fn rm(app: &App, step: &str) -> anyhow::Result<Outcome> {
     let sid = ids::normalize_step(step)?;
     match plan::remove(app, &sid).await? {
         Removed::Removed(spec) => {
+            let event = Event::new("plan.rm")
+                .step(Some(step))
+                .key(crate::keys::step_spec(&sid));
+            events::record(app, event).await;
             app.printer.result(
                 format!("Removed step {} from the plan", spec.display_name()),
                 &json!({"removed": true, "step": step, "id": sid}),

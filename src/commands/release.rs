@@ -8,6 +8,7 @@ use crate::app::App;
 use crate::claims::Claims;
 use crate::cli::StepArgs;
 use crate::docs::{self, Status};
+use crate::events::{self, Event};
 use crate::ids;
 use crate::keys;
 use crate::outcome::Outcome;
@@ -42,9 +43,14 @@ pub async fn run(app: &App, args: StepArgs) -> anyhow::Result<Outcome> {
         extra: Default::default(),
     };
     let status_key = keys::step_status(&sid);
-    let (written, ()) = tokio::join!(
+    let event = Event::new("release")
+        .step(Some(&args.step))
+        .key(keys::step_claim(&sid))
+        .with("generation", released.generation());
+    let (written, (), _) = tokio::join!(
         app.write(&status_key, &status, PutMode::Overwrite),
         app.refresh_presence_leaving(&sid),
+        events::record(app, event),
     );
     written?;
     app.printer.result(

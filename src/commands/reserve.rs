@@ -8,7 +8,9 @@ use serde_json::json;
 use super::reservations::{blocker_json, blocker_line, live_json};
 use crate::app::App;
 use crate::cli::ReserveArgs;
+use crate::events::{self, Event};
 use crate::ids;
+use crate::keys;
 use crate::lease::{self, Standing};
 use crate::outcome::Outcome;
 use crate::reservations::{Live, Pattern, Request, Reservations, Reserve};
@@ -43,7 +45,23 @@ pub async fn run(app: &App, args: ReserveArgs) -> anyhow::Result<Outcome> {
         reason: args.reason.clone(),
         step,
     };
-    let (reserved, ()) = tokio::join!(res.reserve(&request), app.refresh_presence(None, None));
+    let event = Event::new("reserve")
+        .step(args.step.as_deref())
+        .key(keys::reservations_index())
+        .with("patterns", &args.patterns)
+        .with("exclusive", !args.shared)
+        .with("ttl_s", ttl.as_secs())
+        .with("reason", &args.reason);
+    let granted = |r: &anyhow::Result<Reserve>| matches!(r, Ok(Reserve::Granted { .. }));
+    let (reserved, ()) = tokio::join!(
+        events::alongside_if(
+            app,
+            event,
+            async { res.reserve(&request).await.map_err(anyhow::Error::from) },
+            granted
+        ),
+        app.refresh_presence(None, None)
+    );
     match reserved? {
         Reserve::Granted {
             reservation,

@@ -1,27 +1,22 @@
-//! `send R MSG [--step S]`: one create-once message document under the recipient's
-//! mailbox (contract sections 2, 3 and 6). The key carries the sender's clock in
-//! nanoseconds and 8 hex characters of a random uuid, so a burst of sends from one agent
-//! never collides and a mailbox listing is in time order.
+//! `send R MSG [--step S] [--thread T] [--reply-to ID] [--ack]`: one create-once message
+//! under the recipient's mailbox (contract sections 2, 3, 6 and 13). The protocol (the
+//! key, the thread pointer, the acknowledgement request, the event) is in
+//! [`crate::messaging::outbox`]; this file checks the input and prints.
 
-use anyhow::Context;
 use serde_json::json;
 
 use crate::app::App;
 use crate::cli::SendArgs;
-use crate::docs::Message;
 use crate::ids;
-use crate::keys;
+use crate::messaging::{self, outbox};
 use crate::outcome::Outcome;
-use crate::store::{PutMode, StoreError};
-use crate::time;
-
-/// A fresh uuid suffix is drawn when a create-once write finds its key taken (only a
-/// uuid collision within one nanosecond can do that).
-const CREATE_ATTEMPTS: usize = 3;
 
 pub async fn run(app: &App, args: SendArgs) -> anyhow::Result<Outcome> {
     // Everything the user typed is checked before anything is written (exit 2).
     ids::check_recipient(&args.recipient)?;
+    if let Some(t) = &args.thread {
+        ids::check_thread(t)?;
+    }
     // The step id is checked under the rule of section 5, but the message carries it as
     // typed, as the Python tool writes it (and as output echoes step ids).
     let step = match args.step {
@@ -34,67 +29,77 @@ pub async fn run(app: &App, args: SendArgs) -> anyhow::Result<Outcome> {
         }
         None => None,
     };
-
-    let sender = app.agent().to_string();
-    let now = time::now();
-    let doc = Message {
-        from: sender.clone(),
-        to: args.recipient.clone(),
-        message: args.message,
-        sent_at: Some(time::format(now)),
-        step,
-        extra: Default::default(),
+    // `--reply-to` names a message the caller can see; the reply joins its thread unless
+    // another one is given.
+    let me = app.agent().to_string();
+    let (reply_to, mut thread, answered) = match &args.reply_to {
+        Some(id) => {
+            let listed = messaging::resolve(app, &me, id).await?;
+            let original = messaging::read_one(app, &me, &listed).await?;
+            let id = original.id().to_string();
+            match original.message.thread.clone() {
+                Some(t) => (Some(id), Some(t), None),
+                None => (
+                    Some(id.clone()),
+                    Some(id),
+                    Some((original.key.clone(), original.message.clone())),
+                ),
+            }
+        }
+        None => (None, None, None),
     };
-    let ts = time::ts_ns(now);
-    let mode = if app.store.capabilities().atomic_create {
-        PutMode::Create
-    } else {
-        PutMode::Overwrite
-    };
+    if args.thread.is_some() {
+        thread = args.thread.clone();
+    }
+    let answered = answered.filter(|_| args.thread.is_none());
+    let sent = outbox::send(
+        app,
+        outbox::Outgoing {
+            to: args.recipient,
+            message: args.message,
+            step,
+            thread,
+            reply_to,
+            ack: args.ack,
+            answered,
+            kind: None,
+        },
+    )
+    .await?;
+    print_sent(app, &sent);
+    Ok(Outcome::Success)
+}
 
-    // Presence rides along concurrently: it never adds a round trip to the send.
-    let (written, ()) = tokio::join!(
-        write_message(app, &doc, &ts, mode),
-        app.refresh_presence(None, None)
-    );
-    let key = written.with_context(|| format!("could not send to {}", doc.to))?;
-
+/// `Sent to R: MSG`, as before for a plain message; a thread or an acknowledgement
+/// request are said on a second line.
+pub fn print_sent(app: &App, sent: &outbox::Sent) {
+    let doc = &sent.doc;
+    let mut human = format!("Sent to {}: {}", doc.to, doc.message);
+    let mut notes = Vec::new();
+    if let Some(t) = &doc.thread {
+        notes.push(format!("thread {t}"));
+    }
+    if doc.ack_required {
+        notes.push("acknowledgement requested".to_string());
+    }
+    if !notes.is_empty() {
+        human.push_str(&format!(
+            "\n  id {} ({})",
+            messaging::short_id(&sent.id),
+            notes.join(", ")
+        ));
+    }
     let json = json!({
         "to": doc.to,
         "from": doc.from,
         "message": doc.message,
         "step": doc.step,
-        "key": key,
+        "key": sent.key,
+        "id": sent.id,
         "sent_at": doc.sent_at,
+        "thread": doc.thread,
+        "reply_to": doc.reply_to,
+        "ack_required": doc.ack_required,
     });
-    app.printer
-        .result(format!("Sent to {}: {}", doc.to, doc.message), &json);
-    Ok(Outcome::Success)
-}
-
-/// Writes the message under a new key and returns that key.
-/// Writes `doc` to its recipient's mailbox under a fresh key (`mode`: create-once where
-/// the backend can promise it); returns the key.
-pub async fn write_message(
-    app: &App,
-    doc: &Message,
-    ts: &str,
-    mode: PutMode,
-) -> anyhow::Result<String> {
-    let mut attempt = 1;
-    loop {
-        let key = keys::message(&doc.to, ts, &doc.from, &uuid8());
-        match app.write(&key, doc, mode.clone()).await {
-            Ok(_) => return Ok(key),
-            Err(StoreError::AlreadyExists { .. }) if attempt < CREATE_ATTEMPTS => attempt += 1,
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-/// 8 hex characters of a random uuid4.
-fn uuid8() -> String {
-    let mut hex = uuid::Uuid::new_v4().simple().to_string();
-    hex.truncate(8);
-    hex
+    app.printer.result(human, &json);
 }

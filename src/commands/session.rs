@@ -10,6 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use crate::app::App;
+use crate::events::{self, Event};
 use crate::keys;
 use crate::outcome::{Failure, Outcome, UsageError};
 use crate::session::harness::{self, Harness, SessionRef};
@@ -445,7 +446,11 @@ async fn stop(app: &App, id: &str, harness: Option<String>) -> anyhow::Result<Ou
     } else {
         false
     };
-    let marked = mirror::mark_ended(app, &h, &id).await?;
+    let event = Event::new("session.stop")
+        .key(keys::session_meta(&h, &id))
+        .with("harness", &h)
+        .with("session", &id);
+    let marked = events::alongside(app, event, mirror::mark_ended(app, &h, &id)).await?;
     app.printer.result(
         format!("stopped session={id} harness={h} state_cleared={cleared} meta_marked_ended={marked}"),
         &json!({"harness": h, "session_id": id, "state_cleared": cleared, "meta_marked_ended": marked}),
@@ -530,7 +535,12 @@ async fn compact(
         tx.shutdown().await.context("closing the merged part")?;
         anyhow::Ok(())
     };
-    let (uploaded, copied) = tokio::join!(upload, copy);
+    let event = Event::new("session.compact")
+        .key(merged_key.clone())
+        .with("harness", &h)
+        .with("session", &id)
+        .with("merged", target_keys.len());
+    let (uploaded, copied, _) = tokio::join!(upload, copy, events::record(app, event));
     if let Err(e) = uploaded {
         return Err(e).with_context(|| format!("uploading {merged_key}"));
     }

@@ -6,8 +6,10 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::cli::UnreserveArgs;
+use crate::events::{self, Event};
+use crate::keys;
 use crate::outcome::Outcome;
-use crate::reservations::{Reservations, Selector};
+use crate::reservations::{Release, Reservations, Selector};
 
 pub async fn run(app: &App, args: UnreserveArgs) -> anyhow::Result<Outcome> {
     let res = Reservations::new(app.store.as_ref(), app.agent());
@@ -16,7 +18,21 @@ pub async fn run(app: &App, args: UnreserveArgs) -> anyhow::Result<Outcome> {
     } else {
         Selector::Items(args.items.clone())
     };
-    let report = res.release(&sel, args.force).await?;
+    let event = Event::new("unreserve")
+        .key(keys::reservations_index())
+        .with("items", &args.items)
+        .with("all", args.all)
+        .with("force", args.force);
+    let released = |r: &anyhow::Result<Release>| {
+        matches!(r, Ok(rep) if !rep.released.is_empty() && rep.refused.is_empty() && rep.unknown.is_empty())
+    };
+    let report = events::alongside_if(
+        app,
+        event,
+        async { res.release(&sel, args.force).await.map_err(anyhow::Error::from) },
+        released,
+    )
+    .await?;
     let json = json!({
         "released": report.released.iter().map(|r| json!({
             "id": r.id, "agent": r.agent, "patterns": r.patterns,

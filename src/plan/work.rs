@@ -121,7 +121,9 @@ pub async fn claim_next(app: &App, opts: &NextOptions) -> anyhow::Result<Next> {
         for (sid, name) in &ready {
             match claims.acquire(sid, opts.ttl).await? {
                 Acquire::Won { claim, took_over } => {
-                    steps::mark_started(app, sid, claim.claimed_at.clone()).await?;
+                    let event = steps::claim_event(name, sid, &claim, took_over.as_ref())
+                        .with("next", true);
+                    steps::mark_started(app, sid, claim.claimed_at.clone(), event).await?;
                     return Ok(Next::Claimed {
                         sid: sid.clone(),
                         name: name.clone(),

@@ -14,6 +14,7 @@ use super::meta::{Meta, Part};
 use super::redact::{self, Counts};
 use super::state::{Scope, State, StateFile};
 use crate::app::App;
+use crate::events::{self, Event};
 use crate::keys;
 use crate::outcome::Failure;
 use crate::store::{PutMode, PutOptions, StoreError, Version};
@@ -249,7 +250,15 @@ pub async fn mirror_once(
             chunk
         };
         let uploaded_bytes = body.len() as u64;
-        let uuid = create_part(app, harness, id, &mut seq, body).await?;
+        let event = Event::new("session.mirror")
+            .key(keys::session_dir(harness, id))
+            .with("harness", harness)
+            .with("session", id)
+            .with("source_bytes", source_bytes)
+            .with("uploaded_bytes", uploaded_bytes)
+            .with("redactions", counts.values().sum::<u64>());
+        let uuid =
+            events::alongside(app, event, create_part(app, harness, id, &mut seq, body)).await?;
         let part_key = keys::session_part(harness, id, seq, &uuid);
         let range = [cursor, next];
 

@@ -24,6 +24,8 @@ pub struct Figures<'a> {
     pub bursts: Vec<&'a Burst>,
     pub inbox: Vec<&'a Inbox>,
     pub waits: Vec<&'a WaitFor>,
+    pub inbox_waits: Vec<&'a InboxWait>,
+    pub inbox_idles: Vec<&'a InboxIdle>,
     pub mirrors: Vec<&'a Mirror>,
     pub redacts: Vec<&'a Redact>,
 }
@@ -76,6 +78,8 @@ impl<'a> Figures<'a> {
                 Record::Burst(x) => f.bursts.push(x),
                 Record::Inbox(x) => f.inbox.push(x),
                 Record::WaitFor(x) => f.waits.push(x),
+                Record::InboxWait(x) => f.inbox_waits.push(x),
+                Record::InboxIdle(x) => f.inbox_idles.push(x),
                 Record::Mirror(x) => f.mirrors.push(x),
                 Record::Redact(x) => f.redacts.push(x),
             }

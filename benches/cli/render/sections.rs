@@ -16,6 +16,7 @@ pub fn all(out: &mut String, f: &Figures) {
     inbox(out, f);
     wait_for(out, f);
     mirror(out, f);
+    inbox_wait(out, f);
 }
 
 fn failures_note(out: &mut String, notes: &[String]) {
@@ -378,4 +379,96 @@ fn mirror(out: &mut String, f: &Figures) {
         );
     }
     let _ = writeln!(out);
+}
+
+fn inbox_wait(out: &mut String, f: &Figures) {
+    let _ = writeln!(out, "## 7. inbox --wait reaction and idle cost (s3)\n");
+    let _ = writeln!(
+        out,
+        "Per trial a waiter runs `inbox --wait`, and after a delay from a fixed schedule \
+         (0.5 to 14.8 s, so sends meet it both in its quick first 10 s, polling from 100 ms \
+         up to 500 ms, and in its idle rhythm of one look every 2 s) another agent's `send` \
+         delivers one message. The reaction is the time from the `send` process's exit (the \
+         message is stored by then) to the waiter's exit right after printing it. Then one \
+         waiter is left alone with `-v`, which logs each look at the mailboxes with its \
+         time; each look is one listing of the direct mailbox and one of the broadcasts. \
+         These figures were taken by `scripts/bench --only inbox-wait` on a machine shared \
+         with other compilations, so they include scheduling noise.\n"
+    );
+    let reactions: Vec<f64> = f.inbox_waits.iter().filter_map(|w| w.reaction_ms).collect();
+    if reactions.is_empty() {
+        let _ = writeln!(out, "Not measured in this run.\n");
+        return;
+    }
+    let mut sorted = reactions.clone();
+    sorted.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        crate::stats::quantile(&sorted, p)
+            .map(ms)
+            .unwrap_or_default()
+    };
+    let split = |quick: bool| -> Vec<f64> {
+        f.inbox_waits
+            .iter()
+            .filter(|w| (w.delay_ms < 10_000) == quick)
+            .filter_map(|w| w.reaction_ms)
+            .collect()
+    };
+    let failed = f
+        .inbox_waits
+        .iter()
+        .filter(|w| w.reaction_ms.is_none())
+        .count();
+    let _ = writeln!(
+        out,
+        "| sends | reaction min / median / p95 / max (ms) | failed |\n|---|---|---|"
+    );
+    let _ = writeln!(
+        out,
+        "| all {} | {} / {} / {} / {} | {failed} |",
+        sorted.len(),
+        q(0.0),
+        q(0.5),
+        q(0.95),
+        q(1.0)
+    );
+    for (name, quick) in [
+        ("in the quick first 10 s", true),
+        ("when idle (after 10 s)", false),
+    ] {
+        let mut v = split(quick);
+        v.sort_by(f64::total_cmp);
+        let qq = |p: f64| crate::stats::quantile(&v, p).map(ms).unwrap_or_default();
+        if !v.is_empty() {
+            let _ = writeln!(
+                out,
+                "| {name}: {} | {} / {} / {} / {} | |",
+                v.len(),
+                qq(0.0),
+                qq(0.5),
+                qq(0.95),
+                qq(1.0)
+            );
+        }
+    }
+    let _ = writeln!(out);
+    for idle in &f.inbox_idles {
+        let window = idle.waited_s - idle.idle_from_s;
+        let looks_per_s = idle.idle_looks as f64 / window;
+        let _ = writeln!(
+            out,
+            "Idle cost: a waiter left alone for {:.0} s looked {} times in all; in the idle \
+             window from {:.0} s to its timeout it looked {} times in {:.0} s, {:.2} looks/s, \
+             so {:.2} listing requests per second ({} per look) however many messages the \
+             bucket holds.\n",
+            idle.waited_s,
+            idle.looks,
+            idle.idle_from_s,
+            idle.idle_looks,
+            window,
+            looks_per_s,
+            looks_per_s * idle.listings_per_look as f64,
+            idle.listings_per_look
+        );
+    }
 }

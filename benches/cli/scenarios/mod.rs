@@ -6,6 +6,7 @@
 pub mod burst;
 pub mod contention;
 pub mod inbox;
+pub mod inbox_wait;
 pub mod latency;
 pub mod mirror;
 pub mod wait;
