@@ -4,11 +4,11 @@
 //! holder even before its status is written (the crash window of contract section 3), a
 //! released claim as `pending`, a finished claim as the status it finished with.
 
-use futures::StreamExt;
+use std::collections::BTreeMap;
 
-use crate::app::{App, Doc, FETCH_CONCURRENCY};
+use crate::app::{App, Doc, decode};
 use crate::claims::{Claims, Current};
-use crate::docs::{self, Status};
+use crate::docs::{self, Claim, Status};
 use crate::keys;
 use crate::lease::Standing;
 
@@ -67,22 +67,54 @@ impl StepView {
     }
 }
 
-/// Every step that has any document, read concurrently, in step-id order.
+/// Every step that has any document, in step-id order: one fresh listing, and the claim
+/// and status documents it shows read through the document cache, so a repeated call
+/// fetches only what changed. Claims taken from the cache are judged on the local clock
+/// against the store's write time (no store was asked for its time).
 pub async fn read_all(app: &App) -> anyhow::Result<Vec<StepView>> {
-    let entries = app.store.list(keys::STEPS_DIR, None).await?;
-    let mut sids: Vec<String> = entries
-        .iter()
-        .filter_map(|e| keys::step_of(&e.key))
-        .map(str::to_string)
-        .collect();
-    sids.dedup();
-    futures::stream::iter(sids)
-        .map(|sid| async move { read(app, &sid).await })
-        .buffered(FETCH_CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect()
+    let listing = app.store.list(keys::STEPS_DIR, None).await?;
+    let mut cache = app.doc_cache("steps");
+    let objs = cache
+        .read_listed(app.store.as_ref(), &listing, |k| {
+            keys::claim_step_of(k).is_some() || keys::status_step_of(k).is_some()
+        })
+        .await?;
+    app.save_cache(&mut cache);
+    drop(cache);
+    let claims = Claims::new(app.store.as_ref(), app.agent());
+    let mut views: BTreeMap<String, StepView> = BTreeMap::new();
+    for e in &listing {
+        if let Some(sid) = keys::step_of(&e.key) {
+            views.entry(sid.to_string()).or_insert_with(|| StepView {
+                sid: sid.to_string(),
+                claim: None,
+                status: None,
+            });
+        }
+    }
+    for obj in objs {
+        let key = &obj.meta.key;
+        if let Some(sid) = keys::claim_step_of(key) {
+            let claim: Claim = decode(key, &obj.body)?;
+            let standing = claims.judge(&claim, &obj.meta);
+            if let Some(v) = views.get_mut(sid) {
+                v.claim = Some(Current {
+                    claim,
+                    meta: obj.meta,
+                    standing,
+                });
+            }
+        } else if let Some(sid) = keys::status_step_of(key) {
+            let value: Status = decode(key, &obj.body)?;
+            if let Some(v) = views.get_mut(sid) {
+                v.status = Some(Doc {
+                    value,
+                    meta: obj.meta,
+                });
+            }
+        }
+    }
+    Ok(views.into_values().collect())
 }
 
 /// Reads a step's claim and status concurrently.
