@@ -26,6 +26,7 @@ pub struct Figures<'a> {
     pub waits: Vec<&'a WaitFor>,
     pub mirrors: Vec<&'a Mirror>,
     pub redacts: Vec<&'a Redact>,
+    pub scale: Vec<&'a Scale>,
 }
 
 /// One backend and N of the contention scenario.
@@ -78,6 +79,7 @@ impl<'a> Figures<'a> {
                 Record::WaitFor(x) => f.waits.push(x),
                 Record::Mirror(x) => f.mirrors.push(x),
                 Record::Redact(x) => f.redacts.push(x),
+                Record::Scale(x) => f.scale.push(x),
             }
         }
         f

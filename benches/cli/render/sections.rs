@@ -16,6 +16,7 @@ pub fn all(out: &mut String, f: &Figures) {
     inbox(out, f);
     wait_for(out, f);
     mirror(out, f);
+    super::scale::section(out, f);
 }
 
 fn failures_note(out: &mut String, notes: &[String]) {
