@@ -21,6 +21,7 @@
 //! is one listing prefix (`steps`, `agents`). Deleting the directory at any time is safe.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -34,7 +35,8 @@ use crate::store::{ListEntry, Object, ObjectMeta, Store, StoreError, StoreResult
 
 const MAGIC: &str = "tracecraft-doc-cache 1";
 
-/// One cached document.
+/// One cached document. The body is kept as `Bytes` (shared, never copied, with the
+/// objects handed out) and stored as a JSON string.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Entry {
     /// The listing version the body was read at.
@@ -42,7 +44,30 @@ struct Entry {
     /// The store's own version of the body (for compare-and-swap).
     version: String,
     last_modified: Option<DateTime<Utc>>,
-    body: String,
+    #[serde(with = "body_text")]
+    body: Bytes,
+}
+
+/// A body as a JSON string on disk (bodies are JSON documents, so UTF-8).
+mod body_text {
+    use bytes::Bytes;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(body: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(body) {
+            Ok(text) => s.serialize_str(text),
+            Err(_) => Err(serde::ser::Error::custom("cached bodies are UTF-8")),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+        let text = String::deserialize(d).map_err(D::Error::custom)?;
+        Ok(Bytes::from(text))
+    }
+}
+
+fn is_json(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
 }
 
 /// The cached documents of one area of one project, loaded for one command.
@@ -167,7 +192,7 @@ impl DocCache {
                 server_time: None,
                 list_version: Some(version.clone()),
             },
-            body: Bytes::from(entry.body.clone()),
+            body: entry.body.clone(),
         })
     }
 
@@ -175,10 +200,7 @@ impl DocCache {
         let Some(listed) = &obj.meta.list_version else {
             return;
         };
-        let Ok(body) = std::str::from_utf8(&obj.body) else {
-            return;
-        };
-        if serde_json::from_str::<serde::de::IgnoredAny>(body).is_err() {
+        if std::str::from_utf8(&obj.body).is_err() || !is_json(&obj.body) {
             return;
         }
         self.entries.insert(
@@ -187,7 +209,7 @@ impl DocCache {
                 listed: listed.as_str().to_string(),
                 version: obj.meta.version.as_str().to_string(),
                 last_modified: obj.meta.last_modified,
-                body: body.to_string(),
+                body: obj.body.clone(),
             },
         );
         self.dirty = true;
@@ -221,7 +243,7 @@ fn load(file: &Path) -> Option<HashMap<String, Entry>> {
     // A body that is not JSON was not written by us: distrust the whole file.
     entries
         .values()
-        .all(|e| serde_json::from_str::<serde::de::IgnoredAny>(&e.body).is_ok())
+        .all(|e| is_json(&e.body))
         .then_some(entries)
 }
 
@@ -229,10 +251,15 @@ fn store_file(file: &Path, entries: &HashMap<String, Entry>) -> std::io::Result<
     let dir = file.parent().expect("cache files live in a directory");
     std::fs::create_dir_all(dir)?;
     let content = serde_json::to_vec(entries).map_err(std::io::Error::other)?;
-    let mut raw = format!("{MAGIC} {}\n", hex::encode(Sha256::digest(&content))).into_bytes();
-    raw.extend_from_slice(&content);
+    let header = format!("{MAGIC} {}\n", hex::encode(Sha256::digest(&content)));
     let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
-    let written = std::fs::write(&tmp, &raw).and_then(|()| std::fs::rename(&tmp, file));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(header.as_bytes())?;
+        f.write_all(&content)?;
+        std::fs::rename(&tmp, file)
+    };
+    let written = write();
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }

@@ -121,7 +121,7 @@ fn plan(quick: bool) -> Plan {
             mirror_trials: 3,
             redact_rounds: 5,
             scale_steps: vec![10, 1000, 10_000],
-            scale_trials: 5,
+            scale_trials: 3,
         }
     }
 }

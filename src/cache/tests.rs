@@ -139,7 +139,7 @@ async fn a_checksummed_file_with_a_wrong_body_for_its_version_is_not_trusted_bli
     let f = fixture(2).await;
     f.read().await;
     let mut entries = load(&f.cache_file).unwrap();
-    entries.get_mut("docs/d00.json").unwrap().body = "not json".into();
+    entries.get_mut("docs/d00.json").unwrap().body = Bytes::from_static(b"not json");
     store_file(&f.cache_file, &entries).unwrap();
     assert_eq!(f.read().await, (expected(2), 0, 2));
 }

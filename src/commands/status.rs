@@ -126,22 +126,27 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
         sessions.2.as_deref().unwrap_or("never")
     ));
 
-    let json = json!({
-        "project": app.config.project,
-        "backend": app.store.backend(),
-        "bucket": app.config.bucket,
-        "generated_at": time::now_iso(),
-        "agents": agents.iter().map(agents::AgentRow::to_json).collect::<Vec<_>>(),
-        "steps": steps.iter().map(|s| json!({
-            "id": s.sid,
-            "status": s.state(),
-            "agent": s.agent(),
-            "holder": s.holder(),
-            "claim": s.claim.as_ref().map(|c| claim_json(&c.claim, Some(c.standing))),
-        })).collect::<Vec<_>>(),
-        "mailboxes": mailboxes.iter().map(|(agent, total, unread)| json!({"agent": agent, "total": total, "unread": unread})).collect::<Vec<_>>(),
-        "sessions": {"count": sessions.0, "total_uploaded_bytes": sessions.1, "last_uploaded_at": sessions.2},
-    });
+    // Built only when printed: at 10,000 steps the JSON tree is most of the memory.
+    let json = if app.printer.json {
+        json!({
+            "project": app.config.project,
+            "backend": app.store.backend(),
+            "bucket": app.config.bucket,
+            "generated_at": time::now_iso(),
+            "agents": agents.iter().map(agents::AgentRow::to_json).collect::<Vec<_>>(),
+            "steps": steps.iter().map(|s| json!({
+                "id": s.sid,
+                "status": s.state(),
+                "agent": s.agent(),
+                "holder": s.holder(),
+                "claim": s.claim.as_ref().map(|c| claim_json(&c.claim, Some(c.standing))),
+            })).collect::<Vec<_>>(),
+            "mailboxes": mailboxes.iter().map(|(agent, total, unread)| json!({"agent": agent, "total": total, "unread": unread})).collect::<Vec<_>>(),
+            "sessions": {"count": sessions.0, "total_uploaded_bytes": sessions.1, "last_uploaded_at": sessions.2},
+        })
+    } else {
+        serde_json::Value::Null
+    };
     Ok((out.join("\n"), json))
 }
 
