@@ -106,9 +106,7 @@ impl Claims<'_> {
     pub async fn own(&self, cache: &mut DocCache, every: Duration) -> Result<Found> {
         let listed = self.index_list().await?;
         let now = time::now();
-        let due = listed
-            .scanned_at
-            .is_none_or(|t| (now - t).to_std().map_or(false, |age| age >= every));
+        let due = listed.scanned_at.is_none_or(|t| older_than(t, now, every));
         if due {
             return self.scan(cache, listed).await;
         }
@@ -122,8 +120,7 @@ impl Claims<'_> {
             match cur {
                 Ok(Some(cur)) if self.holds(&cur) => held.push((sid.clone(), cur)),
                 Ok(_) | Err(super::ClaimError::Corrupt(_)) => {
-                    let old = indexed_at
-                        .is_none_or(|t| (now - t).to_std().is_ok_and(|age| age > PRUNE_AFTER));
+                    let old = indexed_at.is_none_or(|t| older_than(t, now, PRUNE_AFTER));
                     if old {
                         self.index_remove(sid).await;
                     }
@@ -139,9 +136,7 @@ impl Claims<'_> {
             .map(|l| Duration::from_secs(l.ttl_s) / 2)
             .min();
         let every = shortest.map_or(every, |s| every.min(s));
-        let due = listed
-            .scanned_at
-            .is_none_or(|t| (now - t).to_std().map_or(false, |age| age >= every));
+        let due = listed.scanned_at.is_none_or(|t| older_than(t, now, every));
         if due {
             return self.scan(cache, listed).await;
         }
@@ -188,7 +183,7 @@ impl Claims<'_> {
         }
         let now = time::now();
         for (sid, at) in &listed.steps {
-            let old = at.is_none_or(|t| (now - t).to_std().is_ok_and(|age| age > PRUNE_AFTER));
+            let old = at.is_none_or(|t| older_than(t, now, PRUNE_AFTER));
             if old && !held_ids.contains(sid.as_str()) {
                 self.index_remove(sid).await;
             }
@@ -214,4 +209,9 @@ impl Claims<'_> {
             scanned: Some(cache.fetched),
         })
     }
+}
+
+/// `t` lies at least `age` before `now` (a time in the future never does).
+fn older_than(t: DateTime<Utc>, now: DateTime<Utc>, age: Duration) -> bool {
+    (now - t).to_std().is_ok_and(|a| a >= age)
 }
