@@ -8,6 +8,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::cache::DocCache;
 use crate::config::Config;
 use crate::docs::Agent;
 use crate::ids;
@@ -68,6 +69,22 @@ impl App {
 
     pub fn agent(&self) -> &str {
         &self.config.agent_id
+    }
+
+    /// The local document cache of one area of this project (see [`crate::cache`]).
+    pub fn doc_cache(&self, area: &str) -> DocCache {
+        DocCache::open(self.store.as_ref(), &self.config.project, area)
+    }
+
+    /// Writes back a cache this command used; a failure only costs the next call reads.
+    pub fn save_cache(&self, cache: &mut DocCache) {
+        self.printer.debug(format!(
+            "cache: {} document(s) from the cache, {} fetched",
+            cache.hits, cache.fetched
+        ));
+        if let Err(e) = cache.save() {
+            self.printer.debug(format!("cache not saved: {e}"));
+        }
     }
 
     /// Reads and decodes the document at `key`; `None` when there is none.

@@ -14,9 +14,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 
-use crate::app::{CorruptDocument, FETCH_CONCURRENCY, decode, encode};
+use crate::app::{CorruptDocument, decode, encode};
 use crate::docs::{self, Agent, Claim, Lease, Status};
 use crate::keys;
 use crate::lease::{self, Standing};
@@ -149,8 +148,26 @@ impl<'a> Claims<'a> {
         }
     }
 
-    /// Claims `sid`: a fresh claim, or a takeover of an expired or released one.
+    /// Claims `sid`: a fresh claim, or a takeover of an expired or released one. The
+    /// caller's index entry is written first (see [`index`]), and dropped again when the
+    /// step turns out to be someone else's.
     pub async fn acquire(&self, sid: &str, ttl: Option<Duration>) -> Result<Acquire> {
+        self.index_add(sid).await?;
+        let result = self.acquire_indexed(sid, ttl).await;
+        let mine = match &result {
+            Ok(Acquire::Won { .. }) => true,
+            Ok(Acquire::Held { holder, .. }) => holder == self.agent,
+            Ok(Acquire::Finished { .. }) => false,
+            // Unknown: keep the entry, the next heartbeat judges it.
+            Err(_) => true,
+        };
+        if !mine {
+            self.index_remove(sid).await;
+        }
+        result
+    }
+
+    async fn acquire_indexed(&self, sid: &str, ttl: Option<Duration>) -> Result<Acquire> {
         let key = keys::step_claim(sid);
         let now = time::now();
         let fresh = self.holding(now, ttl, 1);
@@ -232,8 +249,19 @@ impl<'a> Claims<'a> {
         ttl: Option<Duration>,
         default_ttl: Option<Duration>,
     ) -> Result<Renew> {
+        let current = self.read(sid).await?;
+        self.renew_from(sid, current, ttl, default_ttl).await
+    }
+
+    /// [`Self::renew`] starting from a claim just read.
+    pub async fn renew_from(
+        &self,
+        sid: &str,
+        mut current: Option<Current>,
+        ttl: Option<Duration>,
+        default_ttl: Option<Duration>,
+    ) -> Result<Renew> {
         let key = keys::step_claim(sid);
-        let mut current = self.read(sid).await?;
         for _ in 0..ATTEMPTS {
             let Some(cur) = current.take() else {
                 return Ok(Renew::NotHeld(NotHeld {
@@ -294,7 +322,10 @@ impl<'a> Claims<'a> {
             next.lease = None;
             let base = PutMode::UpdateIfVersion(cur.meta.version.clone());
             match self.write(sid, &next, base).await? {
-                Ok(()) => return Ok(Ok(next)),
+                Ok(()) => {
+                    self.index_remove(sid).await;
+                    return Ok(Ok(next));
+                }
                 Err(now_current) => current = now_current,
             }
         }
@@ -304,6 +335,20 @@ impl<'a> Claims<'a> {
     /// Marks the claim on `sid` finished with `status`, by compare-and-swap against the
     /// version `read` saw: a takeover that races the completion is decided by the store.
     pub async fn finish(
+        &self,
+        sid: &str,
+        read: Option<Current>,
+        status: &str,
+        force: bool,
+    ) -> Result<Finish> {
+        let result = self.finish_claim(sid, read, status, force).await;
+        if let Ok(Finish::Finished { .. }) = result {
+            self.index_remove(sid).await;
+        }
+        result
+    }
+
+    async fn finish_claim(
         &self,
         sid: &str,
         read: Option<Current>,
@@ -392,7 +437,7 @@ impl<'a> Claims<'a> {
 
     /// The caller holds `cur` (an expired lease included: until someone takes it over,
     /// the compare-and-swap of the caller's next write decides).
-    fn holds(&self, cur: &Current) -> bool {
+    pub fn holds(&self, cur: &Current) -> bool {
         cur.claim.agent == self.agent
             && !matches!(cur.standing, Standing::Released | Standing::Finished)
     }
@@ -458,31 +503,6 @@ impl<'a> Claims<'a> {
             Err(e) => Err(e.into()),
         }
     }
-
-    /// Every claim the caller holds (expired ones included), by step id. Other agents'
-    /// unreadable claims are skipped: they are reported where they are read one by one.
-    pub async fn held(&self) -> Result<Vec<(String, Current)>> {
-        let entries = self.store.list(keys::STEPS_DIR, None).await?;
-        let sids: Vec<String> = entries
-            .iter()
-            .filter_map(|e| keys::claim_step_of(&e.key))
-            .map(str::to_string)
-            .collect();
-        let read: Vec<_> = futures::stream::iter(sids)
-            .map(|sid| async move { (self.read(&sid).await, sid) })
-            .buffered(FETCH_CONCURRENCY)
-            .collect()
-            .await;
-        let mut claims = Vec::new();
-        for (cur, sid) in read {
-            match cur {
-                Ok(Some(cur)) if self.holds(&cur) => claims.push((sid, cur)),
-                Ok(_) | Err(ClaimError::Corrupt(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(claims)
-    }
 }
 
 /// What a claim write came to before any read-back.
@@ -520,6 +540,8 @@ fn lease_from(now: DateTime<Utc>, ttl: Duration, renewed: Option<DateTime<Utc>>)
 fn new_token() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
+
+pub mod index;
 
 #[cfg(test)]
 #[path = "claims/tests.rs"]

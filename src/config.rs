@@ -222,15 +222,13 @@ impl Config {
 
     /// Opens the configured store, scoped to the project.
     pub async fn open_store(&self) -> anyhow::Result<Box<dyn Store>> {
-        match self.backend_kind() {
-            BackendKind::Fs => Ok(Box::new(FsStore::new(
-                self.fs_root(),
-                &self.bucket,
-                &self.project,
-            ))),
-            BackendKind::S3 => self.open_s3().await,
-            BackendKind::Hf => self.open_hf().await,
-        }
+        let store: Box<dyn Store> = match self.backend_kind() {
+            BackendKind::Fs => Box::new(FsStore::new(self.fs_root(), &self.bucket, &self.project)),
+            BackendKind::S3 => self.open_s3().await?,
+            BackendKind::Hf => self.open_hf().await?,
+        };
+        // Every request of every command is counted here, once, whatever the backend.
+        Ok(crate::store::counting::Counting::wrap(store))
     }
 
     #[cfg(feature = "s3")]

@@ -276,6 +276,48 @@ pub fn claim_step_of(key: &str) -> Option<&str> {
     (!sid.is_empty() && !sid.contains('/')).then_some(sid)
 }
 
+/// The step whose status document `key` is.
+pub fn status_step_of(key: &str) -> Option<&str> {
+    let sid = key.strip_prefix(STEPS_DIR)?.strip_suffix("/status.json")?;
+    (!sid.is_empty() && !sid.contains('/')).then_some(sid)
+}
+
+// --- own-claims index (a hint; see claims/index.rs) ----------------------------------
+
+pub const OWN_DIR: &str = "own/";
+const SCANNED_MARKER: &str = "_scanned-";
+
+/// `own/<agent>/`: everything the index keeps about one agent.
+pub fn own_dir(agent: &str) -> String {
+    format!("{OWN_DIR}{agent}/")
+}
+
+/// `own/<agent>/claims/<sid>.json`: the agent claimed (or is claiming) `sid`.
+pub fn own_claim(agent: &str, sid: &str) -> String {
+    format!("{}claims/{sid}.json", own_dir(agent))
+}
+
+/// The step of an index entry listed under [`own_dir`]`(agent)`.
+pub fn own_claim_step_of<'a>(agent: &str, key: &'a str) -> Option<&'a str> {
+    let rest = key.strip_prefix(OWN_DIR)?.strip_prefix(agent)?;
+    let sid = rest.strip_prefix("/claims/")?.strip_suffix(".json")?;
+    (!sid.is_empty() && !sid.contains('/')).then_some(sid)
+}
+
+/// `own/<agent>/_scanned-<ts_ns>.json`: the time of the agent's last full scan, in the
+/// key, so that the index's one listing also says when the last scan was.
+pub fn own_scanned(agent: &str, ts_ns: &str) -> String {
+    format!("{}{SCANNED_MARKER}{ts_ns}.json", own_dir(agent))
+}
+
+/// The `ts_ns` of a scan marker listed under [`own_dir`]`(agent)`.
+pub fn own_scanned_at<'a>(agent: &str, key: &'a str) -> Option<&'a str> {
+    let rest = key.strip_prefix(OWN_DIR)?.strip_prefix(agent)?;
+    let ts = rest.strip_prefix('/')?.strip_prefix(SCANNED_MARKER)?;
+    let ts = ts.strip_suffix(".json")?;
+    (!ts.is_empty() && ts.bytes().all(|b| b.is_ascii_digit())).then_some(ts)
+}
+
 // --- artifacts ----------------------------------------------------------------------
 
 pub const ARTIFACTS_DIR: &str = "artifacts/";
@@ -356,6 +398,22 @@ mod tests {
         assert_eq!(unscoped("demo", &full), Some("steps/a/claim.json"));
         assert_eq!(unscoped("dem", &full), None);
         assert_eq!(unscoped("demo2", &full), None);
+    }
+
+    #[test]
+    fn own_index_keys_round_trip_and_stay_inside_their_agent() {
+        assert_eq!(own_claim("a-1", "build"), "own/a-1/claims/build.json");
+        assert_eq!(
+            own_claim_step_of("a-1", "own/a-1/claims/build.json"),
+            Some("build")
+        );
+        assert_eq!(own_claim_step_of("a", "own/a-1/claims/build.json"), None);
+        let m = own_scanned("a-1", "1764700000000000000");
+        assert_eq!(m, "own/a-1/_scanned-1764700000000000000.json");
+        assert_eq!(own_scanned_at("a-1", &m), Some("1764700000000000000"));
+        assert_eq!(own_scanned_at("a", &m), None);
+        assert_eq!(status_step_of("steps/x/status.json"), Some("x"));
+        assert_eq!(status_step_of("steps/x/claim.json"), None);
     }
 
     #[test]

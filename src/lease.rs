@@ -215,6 +215,7 @@ mod tests {
             version: Version::new("v"),
             metadata: Default::default(),
             server_time: server_now.map(at),
+            list_version: None,
         }
     }
 

@@ -2,6 +2,7 @@
 //! holds everything; `main.rs` only parses, runs and maps the outcome to an exit code.
 
 pub mod app;
+pub mod cache;
 pub mod claims;
 pub mod cli;
 pub mod commands;

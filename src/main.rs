@@ -1,10 +1,12 @@
-//! The binary: parse, run on a current-thread runtime, map the result to an exit code.
+//! The binary: parse, run on a current-thread runtime, map the result to an exit code, and
+//! with `-v` end with the store requests the command made.
 
 use clap::Parser;
 
 use tracecraft::cli::Cli;
 use tracecraft::outcome::{EXIT_ERROR, report};
 use tracecraft::output::Printer;
+use tracecraft::store::counting::Tally;
 
 fn main() {
     let cli = Cli::parse();
@@ -27,6 +29,8 @@ fn main() {
         Ok(outcome) => outcome.code(),
         Err(err) => report(&printer, &err),
     };
+    // The last line with `-v`, whatever the command and however it ended.
+    printer.debug(Tally::process().snapshot().line());
     // Dropping the runtime would wait for idle connection tasks; the process is done.
     std::mem::forget(runtime);
     std::process::exit(code);

@@ -250,6 +250,7 @@ mod tests {
             key: key.to_string(),
             size: 1,
             last_modified: None,
+            version: None,
         }
     }
 

@@ -4,13 +4,15 @@
 //! holder even before its status is written (the crash window of contract section 3), a
 //! released claim as `pending`, a finished claim as the status it finished with.
 
-use futures::StreamExt;
+use std::collections::BTreeMap;
 
-use crate::app::{App, Doc, FETCH_CONCURRENCY};
+use crate::app::{App, Doc, decode};
+use crate::cache::DocCache;
 use crate::claims::{Claims, Current};
-use crate::docs::{self, Status};
+use crate::docs::{self, Claim, Status};
 use crate::keys;
 use crate::lease::Standing;
+use crate::store::{ListEntry, Object};
 
 #[derive(Clone, Debug)]
 pub struct StepView {
@@ -67,22 +69,99 @@ impl StepView {
     }
 }
 
-/// Every step that has any document, read concurrently, in step-id order.
+/// Every step that has any document, in step-id order: one fresh listing, and the claim
+/// and status documents it shows read through the document cache, so a repeated call
+/// fetches only what changed. Claims taken from the cache are judged on the local clock
+/// against the store's write time (no store was asked for its time).
 pub async fn read_all(app: &App) -> anyhow::Result<Vec<StepView>> {
-    let entries = app.store.list(keys::STEPS_DIR, None).await?;
-    let mut sids: Vec<String> = entries
-        .iter()
-        .filter_map(|e| keys::step_of(&e.key))
-        .map(str::to_string)
-        .collect();
-    sids.dedup();
-    futures::stream::iter(sids)
-        .map(|sid| async move { read(app, &sid).await })
-        .buffered(FETCH_CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect()
+    let listing = app.store.list(keys::STEPS_DIR, None).await?;
+    let mut cache = app.doc_cache("steps");
+    let views = read_listed(app, &listing, &mut cache, |_| true, Settled::ReadClaim).await?;
+    app.save_cache(&mut cache);
+    Ok(views)
+}
+
+/// Whether [`read_listed`] reads the claim of a step whose status is final.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// Read claims and statuses in one pass (the claim shows who finished it).
+    ReadClaim,
+    /// Read statuses first, and claims only of steps they leave open: a complete step
+    /// costs one request on a cold cache.
+    SkipClaim,
+}
+
+/// The views of the steps that `wanted` picks (by step id) in a fresh `listing`, their
+/// documents read through `cache`, in step-id order.
+pub async fn read_listed(
+    app: &App,
+    listing: &[ListEntry],
+    cache: &mut DocCache,
+    wanted: impl Fn(&str) -> bool,
+    settled: Settled,
+) -> anyhow::Result<Vec<StepView>> {
+    let store = app.store.as_ref();
+    let mut views: BTreeMap<String, StepView> = BTreeMap::new();
+    for e in listing {
+        if let Some(sid) = keys::step_of(&e.key).filter(|sid| wanted(sid)) {
+            views.entry(sid.to_string()).or_insert_with(|| StepView {
+                sid: sid.to_string(),
+                claim: None,
+                status: None,
+            });
+        }
+    }
+    let claims = Claims::new(store, app.agent());
+    let place = |views: &mut BTreeMap<String, StepView>, obj: Object| -> anyhow::Result<()> {
+        let key = &obj.meta.key;
+        if let Some(sid) = keys::claim_step_of(key) {
+            let claim: Claim = decode(key, &obj.body)?;
+            let standing = claims.judge(&claim, &obj.meta);
+            if let Some(v) = views.get_mut(sid) {
+                v.claim = Some(Current {
+                    claim,
+                    meta: obj.meta,
+                    standing,
+                });
+            }
+        } else if let Some(sid) = keys::status_step_of(key) {
+            let value: Status = decode(key, &obj.body)?;
+            if let Some(v) = views.get_mut(sid) {
+                v.status = Some(Doc {
+                    value,
+                    meta: obj.meta,
+                });
+            }
+        }
+        Ok(())
+    };
+    let first = cache
+        .read_listed(store, listing, |k| match settled {
+            Settled::ReadClaim => keys::claim_step_of(k)
+                .or_else(|| keys::status_step_of(k))
+                .is_some_and(|sid| views.contains_key(sid)),
+            Settled::SkipClaim => keys::status_step_of(k).is_some_and(|sid| views.contains_key(sid)),
+        })
+        .await?;
+    for obj in first {
+        place(&mut views, obj)?;
+    }
+    if settled == Settled::SkipClaim {
+        let open = |sid: &str| {
+            views.get(sid).is_some_and(|v| {
+                !v.status
+                    .as_ref()
+                    .is_some_and(|s| is_terminal(&s.value.status))
+            })
+        };
+        let claims = cache
+            .read_listed(store, listing, |k| keys::claim_step_of(k).is_some_and(open))
+            .await?;
+        for obj in claims {
+            place(&mut views, obj)?;
+        }
+    }
+    Ok(views.into_values().collect())
 }
 
 /// Reads a step's claim and status concurrently.

@@ -43,3 +43,67 @@ pub const INBOX_MESSAGES: usize = 10;
 /// The tool label of our `step-status` run with no CA roots to load
 /// (`SSL_CERT_FILE=/dev/null`), which isolates what loading them costs.
 pub const NO_ROOTS: &str = "ours-no-roots";
+
+/// A command of the scenario: its name in the tables, and its arguments for one trial.
+pub struct ScaleCommand {
+    pub name: &'static str,
+    /// Whether it reads the whole project (cold and warm differ) or is on the hot path.
+    pub whole_project: bool,
+    pub args: fn(trial: &str) -> Vec<String>,
+}
+
+fn v(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+/// Scenario 8's commands; issue 10's `ready` and `claim --next` go here as rows.
+pub const SCALE_COMMANDS: &[ScaleCommand] = &[
+    ScaleCommand {
+        name: "heartbeat",
+        whole_project: false,
+        args: |_| v(&["heartbeat"]),
+    },
+    ScaleCommand {
+        name: "renew",
+        whole_project: false,
+        args: |_| v(&["renew"]),
+    },
+    ScaleCommand {
+        name: "claim",
+        whole_project: false,
+        args: |t| {
+            vec![
+                "claim".into(),
+                format!("fresh-{t}"),
+                "--ttl".into(),
+                "2h".into(),
+            ]
+        },
+    },
+    ScaleCommand {
+        name: "step-status",
+        whole_project: false,
+        args: |_| v(&["step-status", "mine-a"]),
+    },
+    ScaleCommand {
+        name: "inbox --new",
+        whole_project: false,
+        args: |_| v(&["inbox", "--new"]),
+    },
+    ScaleCommand {
+        name: "status",
+        whole_project: true,
+        args: |_| v(&["status"]),
+    },
+    ScaleCommand {
+        name: "agents",
+        whole_project: true,
+        args: |_| v(&["agents"]),
+    },
+    // The full scan `heartbeat` makes every 10 minutes (the scan marker aged first).
+    ScaleCommand {
+        name: "heartbeat (scan)",
+        whole_project: true,
+        args: |_| v(&["heartbeat"]),
+    },
+];

@@ -59,7 +59,8 @@ enum Cmd {
         /// A directory for configs, transcripts and fs buckets (emptied by the caller).
         #[arg(long)]
         scratch: PathBuf,
-        /// Only these scenarios (comma-separated: latency,inbox,wait,contention,burst,mirror,inbox-wait).
+        /// Only these scenarios (comma-separated: latency,inbox,wait,contention,burst,mirror,inbox-wait,scale).
+        /// Only these scenarios (comma-separated: latency,inbox,wait,contention,burst,mirror,scale).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
@@ -80,6 +81,7 @@ const SCENARIOS: &[&str] = &[
     "burst",
     "mirror",
     "inbox-wait",
+    "scale",
 ];
 
 fn plan(quick: bool) -> Plan {
@@ -101,6 +103,8 @@ fn plan(quick: bool) -> Plan {
             mirror_sizes: vec![10_000_000, 50_000_000],
             mirror_trials: 1,
             redact_rounds: 2,
+            scale_steps: vec![10, 1000],
+            scale_trials: 2,
         }
     } else {
         Plan {
@@ -124,6 +128,8 @@ fn plan(quick: bool) -> Plan {
             mirror_sizes: vec![100_000_000, 1 << 30],
             mirror_trials: 3,
             redact_rounds: 5,
+            scale_steps: vec![10, 1000, 10_000],
+            scale_trials: 3,
         }
     }
 }
@@ -232,6 +238,7 @@ fn run(
             "burst" => scenarios::burst::run(&ctx, &mut rec)?,
             "mirror" => scenarios::mirror::run(&ctx, &mut rec)?,
             "inbox-wait" => scenarios::inbox_wait::run(&ctx, &mut rec)?,
+            "scale" => scenarios::scale::run(&ctx, &mut rec)?,
             _ => unreachable!("checked above"),
         }
         say(format!("{name} took {:.0} s", t.elapsed().as_secs_f64()));

@@ -20,6 +20,7 @@ pub enum Record {
     InboxIdle(InboxIdle),
     Mirror(Mirror),
     Redact(Redact),
+    Scale(Scale),
     End(End),
 }
 
@@ -58,6 +59,11 @@ pub struct Plan {
     pub mirror_sizes: Vec<u64>,
     pub mirror_trials: u32,
     pub redact_rounds: u32,
+    /// Scenario 8 (issue 14): project sizes in steps, and trials per command and phase.
+    #[serde(default)]
+    pub scale_steps: Vec<u32>,
+    #[serde(default)]
+    pub scale_trials: u32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -179,6 +185,23 @@ pub struct Redact {
     pub round: u32,
     pub secs: f64,
     pub redactions: u64,
+}
+
+/// Scenario 8 (issue 14): one whole-process run of a command with `-v` in a project of
+/// `steps` steps (plus 100 agents and 10,000 messages), `cold` (no local cache) or `warm`
+/// (the same call just ran), with the store requests its `requests:` line counted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scale {
+    pub backend: String,
+    pub steps: u32,
+    pub command: String,
+    pub phase: String,
+    pub trial: u32,
+    pub wall_ms: f64,
+    pub rss_kib: Option<u64>,
+    pub exit: i32,
+    /// GET, HEAD, PUT, DELETE, LIST.
+    pub requests: [u64; 5],
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -458,8 +458,7 @@ fn without_conditional_writes_claims_are_best_effort_but_still_work() {
             Renew::Renewed(_)
         ));
         assert!(bob.release("s").await.unwrap().is_ok());
-        let held = ana.held().await.unwrap();
-        assert!(held.is_empty());
+        assert!(held(&ana).await.is_empty());
     });
 }
 
@@ -476,7 +475,68 @@ fn held_lists_only_the_callers_live_claims() {
         ana.release("b").await.unwrap().unwrap();
         let cur = ana.read("c").await.unwrap();
         ana.finish("c", cur, docs::COMPLETE, false).await.unwrap();
-        let held: Vec<String> = ana.held().await.unwrap().into_iter().map(|h| h.0).collect();
-        assert_eq!(held, ["a"]);
+        // The first look is a full scan (no marker yet), the second goes by the index.
+        assert_eq!(held(&ana).await, ["a"]);
+        assert_eq!(held(&ana).await, ["a"]);
+    });
+}
+
+/// The steps the caller holds, as `heartbeat` finds them.
+async fn held(c: &Claims<'_>) -> Vec<String> {
+    let found = c
+        .own(&mut crate::cache::DocCache::disabled(), index::SCAN_EVERY)
+        .await
+        .unwrap();
+    found.held.into_iter().map(|h| h.0).collect()
+}
+
+#[test]
+fn the_index_finds_claims_without_a_scan_and_a_due_scan_finds_what_it_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fake(&dir, true);
+    block_on(async {
+        let ana = Claims::new(&store, "ana");
+        won(ana.acquire("a", TEN_S).await.unwrap());
+        let mut cache = crate::cache::DocCache::disabled();
+        let first = ana.own(&mut cache, index::SCAN_EVERY).await.unwrap();
+        assert!(first.scanned.is_some(), "no marker yet: a full scan");
+        won(ana.acquire("b", TEN_S).await.unwrap());
+        // The entry of `b` is lost: the index alone does not see it...
+        store.delete(&keys::own_claim("ana", "b")).await.unwrap();
+        let by_index = ana.own(&mut cache, index::SCAN_EVERY).await.unwrap();
+        assert!(by_index.scanned.is_none());
+        assert_eq!(by_index.held.len(), 1);
+        // ...until the scan is due, which finds it and restores its entry.
+        let scan = ana.own(&mut cache, Duration::ZERO).await.unwrap();
+        assert!(scan.scanned.is_some());
+        assert_eq!(scan.held.len(), 2);
+        assert_eq!(held(&ana).await, ["a", "b"]);
+        // One marker is left, however many scans ran.
+        let own = store.list(&keys::own_dir("ana"), None).await.unwrap();
+        let markers = own
+            .iter()
+            .filter(|e| keys::own_scanned_at("ana", &e.key).is_some())
+            .count();
+        assert_eq!(markers, 1);
+    });
+}
+
+#[test]
+fn losing_a_claim_race_leaves_no_index_entry_and_finishing_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fake(&dir, true);
+    block_on(async {
+        won(claim(&store, "bob", "x").await);
+        let ana = Claims::new(&store, "ana");
+        assert!(matches!(
+            ana.acquire("x", TEN_S).await.unwrap(),
+            Acquire::Held { .. }
+        ));
+        won(ana.acquire("y", TEN_S).await.unwrap());
+        let listed = ana.index_list().await.unwrap();
+        assert_eq!(listed.steps.keys().collect::<Vec<_>>(), ["y"]);
+        let cur = ana.read("y").await.unwrap();
+        ana.finish("y", cur, docs::COMPLETE, false).await.unwrap();
+        assert!(ana.index_list().await.unwrap().steps.is_empty());
     });
 }

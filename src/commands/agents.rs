@@ -1,10 +1,9 @@
 //! `agents`: who is on the team, whether each is live (heartbeat within 300 s), what step
 //! each works on, and the claims each holds with their generation and time left.
 
-use futures::StreamExt;
 use serde_json::json;
 
-use crate::app::{App, FETCH_CONCURRENCY, STALE_AFTER, decode};
+use crate::app::{App, STALE_AFTER, decode};
 use crate::docs::Agent;
 use crate::keys;
 use crate::lease::Standing;
@@ -83,30 +82,20 @@ pub fn attach_claims(rows: &mut [AgentRow], steps: &[StepView]) {
 }
 
 /// Every presence record, sorted by id, without claims; corrupt ones are reported and
-/// skipped.
+/// skipped. Read through the document cache: a repeated call fetches only changed records.
 pub async fn presence_rows(app: &App) -> anyhow::Result<Vec<AgentRow>> {
-    let entries = app.store.list(keys::AGENTS_DIR, None).await?;
+    let listing = app.store.list(keys::AGENTS_DIR, None).await?;
     let now = time::now();
-    let fetched: Vec<_> = futures::stream::iter(
-        entries
-            .into_iter()
-            .filter(|e| keys::agent_of(&e.key).is_some()),
-    )
-    .map(|e| async move {
-        let obj = app.store.get(&e.key).await;
-        (e.key, obj)
-    })
-    .buffered(FETCH_CONCURRENCY)
-    .collect()
-    .await;
+    let mut cache = app.doc_cache("agents");
+    let fetched = cache
+        .read_listed(app.store.as_ref(), &listing, |k| {
+            keys::agent_of(k).is_some()
+        })
+        .await?;
+    app.save_cache(&mut cache);
     let mut rows = Vec::new();
-    for (key, obj) in fetched {
-        let obj = match obj {
-            Ok(obj) => obj,
-            Err(crate::store::StoreError::NotFound { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        };
-        let agent: Agent = match decode(&key, &obj.body) {
+    for obj in fetched {
+        let agent: Agent = match decode(&obj.meta.key, &obj.body) {
             Ok(a) => a,
             Err(e) => {
                 app.printer.warn(format!("skipping {e}"));

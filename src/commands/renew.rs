@@ -1,6 +1,8 @@
 //! `renew [STEP...] [--ttl D]`: extend the caller's leases by compare-and-swap with a
 //! changed body, so the version always changes. Without steps, every claim the caller
-//! holds with a lease, and every path reservation it holds. A step the caller no longer holds is exit 3, naming who does.
+//! holds with a lease, found through its own-claims index rather than by listing every
+//! step, and every path reservation it holds. A step the caller no longer holds is exit 3,
+//! naming who does.
 
 use std::time::Duration;
 
@@ -8,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::claim::claim_json;
 use crate::app::App;
-use crate::claims::{Claims, Renew};
+use crate::claims::{Claims, Current, Renew, index};
 use crate::cli::RenewArgs;
 use crate::ids;
 use crate::lease;
@@ -122,9 +124,9 @@ impl RenewReport {
 }
 
 /// Renews `sids`, or every leased claim and path reservation the caller holds when `sids`
-/// is empty. `also` is
-/// a step the caller believes it holds (its presence record's): if someone else holds it
-/// now, it is reported lost.
+/// is empty (claims found through the own-claims index, see `claims/index.rs`: the
+/// requests made do not grow with the project). `also` is a step the caller believes it
+/// holds (its presence record's): if someone else holds it now, it is reported lost.
 pub async fn renew(
     app: &App,
     sids: &[String],
@@ -132,27 +134,41 @@ pub async fn renew(
     also: Option<&str>,
 ) -> anyhow::Result<RenewReport> {
     let claims = Claims::new(app.store.as_ref(), app.agent());
-    let mut targets: Vec<String> = if sids.is_empty() {
-        claims
-            .held()
-            .await?
+    let default_ttl = app.config.claim_ttl()?;
+    // Each target with the claim as just read, where it was.
+    let mut targets: Vec<(String, Option<Option<Current>>)> = if sids.is_empty() {
+        let mut cache = app.doc_cache("steps");
+        let found = claims
+            .own(&mut cache, index::scan_every(default_ttl))
+            .await?;
+        if let Some(fetched) = found.scanned {
+            app.printer.debug(format!(
+                "own claims: full scan ({fetched} claim(s) fetched, the rest from the cache)"
+            ));
+        }
+        app.save_cache(&mut cache);
+        found
+            .held
             .into_iter()
             .filter(|(_, cur)| cur.claim.lease.is_some())
-            .map(|(sid, _)| sid)
+            .map(|(sid, cur)| (sid, Some(Some(cur))))
             .collect()
     } else {
-        sids.to_vec()
+        sids.iter().map(|s| (s.clone(), None)).collect()
     };
-    let also = also.filter(|sid| !targets.iter().any(|t| t == sid));
-    targets.extend(also.map(str::to_string));
-    let default_ttl = app.config.claim_ttl()?;
+    let also = also.filter(|sid| !targets.iter().any(|(t, _)| t == sid));
+    targets.extend(also.map(|s| (s.to_string(), None)));
     let reservations = crate::reservations::Reservations::new(app.store.as_ref(), app.agent());
     let (results, reserved) = tokio::join!(
-        futures::future::join_all(
-            targets
-                .iter()
-                .map(|sid| claims.renew(sid, ttl, default_ttl)),
-        ),
+        futures::future::join_all(targets.iter().map(|(sid, read)| async {
+            let current = match read {
+                // Read through the cache (no store time) or the index: fresh enough to try,
+                // as the compare-and-swap decides.
+                Some(current) => current.clone(),
+                None => claims.read(sid).await?,
+            };
+            claims.renew_from(sid, current, ttl, default_ttl).await
+        })),
         async {
             match sids.is_empty() {
                 true => reservations.renew_mine().await,
@@ -164,7 +180,7 @@ pub async fn renew(
         reservations: reserved?,
         ..Default::default()
     };
-    for (sid, result) in targets.into_iter().zip(results) {
+    for ((sid, _), result) in targets.into_iter().zip(results) {
         match result? {
             Renew::Renewed(claim) => report.renewed.push((sid, claim)),
             // A believed step that nobody holds (or the caller itself, unleased) is no loss.

@@ -1,5 +1,7 @@
-//! `status [--watch]`: agents, steps, path reservations, mailboxes and sessions on one screen, each section
-//! read concurrently from listings plus the few documents it needs.
+//! `status [--watch]`: agents, steps (and the plan's counts), path reservations, mailboxes
+//! and sessions on one screen, each section read concurrently from fresh listings plus the
+//! documents they show, taken through the document cache (`cache.rs`), so a repeated call
+//! fetches only what changed.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,7 +11,7 @@ use serde_json::json;
 
 use super::agents;
 use super::claim::claim_json;
-use crate::app::{App, FETCH_CONCURRENCY};
+use crate::app::{App, FETCH_CONCURRENCY, decode};
 use crate::cli::StatusArgs;
 use crate::docs::Cursor;
 use crate::keys;
@@ -141,24 +143,29 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
         sessions.2.as_deref().unwrap_or("never")
     ));
 
-    let json = json!({
-        "project": app.config.project,
-        "backend": app.store.backend(),
-        "bucket": app.config.bucket,
-        "generated_at": time::now_iso(),
-        "agents": agents.iter().map(agents::AgentRow::to_json).collect::<Vec<_>>(),
-        "plan": (!plan.is_empty()).then_some(plan.counts),
-        "steps": steps.iter().map(|s| json!({
-            "id": s.sid,
-            "status": s.state(),
-            "agent": s.agent(),
-            "holder": s.holder(),
-            "claim": s.claim.as_ref().map(|c| claim_json(&c.claim, Some(c.standing))),
-        })).collect::<Vec<_>>(),
-        "reservations": reserved.iter().map(super::reservations::live_json).collect::<Vec<_>>(),
-        "mailboxes": mailboxes.iter().map(|(agent, total, unread)| json!({"agent": agent, "total": total, "unread": unread})).collect::<Vec<_>>(),
-        "sessions": {"count": sessions.0, "total_uploaded_bytes": sessions.1, "last_uploaded_at": sessions.2},
-    });
+    // Built only when printed: at 10,000 steps the JSON tree is most of the memory.
+    let json = if app.printer.json {
+        json!({
+            "project": app.config.project,
+            "backend": app.store.backend(),
+            "bucket": app.config.bucket,
+            "generated_at": time::now_iso(),
+            "agents": agents.iter().map(agents::AgentRow::to_json).collect::<Vec<_>>(),
+            "plan": (!plan.is_empty()).then_some(plan.counts),
+            "steps": steps.iter().map(|s| json!({
+                "id": s.sid,
+                "status": s.state(),
+                "agent": s.agent(),
+                "holder": s.holder(),
+                "claim": s.claim.as_ref().map(|c| claim_json(&c.claim, Some(c.standing))),
+            })).collect::<Vec<_>>(),
+            "reservations": reserved.iter().map(super::reservations::live_json).collect::<Vec<_>>(),
+            "mailboxes": mailboxes.iter().map(|(agent, total, unread)| json!({"agent": agent, "total": total, "unread": unread})).collect::<Vec<_>>(),
+            "sessions": {"count": sessions.0, "total_uploaded_bytes": sessions.1, "last_uploaded_at": sessions.2},
+        })
+    } else {
+        serde_json::Value::Null
+    };
     Ok((out.join("\n"), json))
 }
 
@@ -178,26 +185,38 @@ async fn mailbox_rows(app: &App) -> anyhow::Result<Vec<(String, usize, Option<us
             boxes.entry(agent.to_string()).or_default();
         }
     }
+    // The read cursors, through the document cache: unchanged ones are not fetched again.
+    let mut cache = app.doc_cache("cursors");
+    let cursors = cache
+        .read_listed(app.store.as_ref(), &entries, |k| {
+            keys::cursor_owner(k).is_some()
+        })
+        .await?;
+    app.save_cache(&mut cache);
+    let mut cursor_of: BTreeMap<String, Cursor> = BTreeMap::new();
+    for obj in cursors {
+        if let Some(agent) = keys::cursor_owner(&obj.meta.key) {
+            cursor_of.insert(agent.to_string(), decode(&obj.meta.key, &obj.body)?);
+        }
+    }
     let broadcasts = boxes.get(keys::BROADCAST).cloned().unwrap_or_default();
     let broadcasts = &broadcasts;
+    let cursor_of = &cursor_of;
     let rows: Vec<_> = futures::stream::iter(boxes)
         .map(|(mailbox, keys_in)| async move {
             if mailbox == keys::BROADCAST {
                 return Ok::<_, anyhow::Error>((mailbox, keys_in.len(), None));
             }
-            let cursor = app.read::<Cursor>(&keys::cursor(&mailbox)).await?;
+            let cursor = cursor_of.get(&mailbox);
             let unseen = |part: &crate::docs::CursorPart, k: &String| {
                 part.watermark.as_deref().is_none_or(|w| k.as_str() > w) && !part.seen.contains(k)
             };
             let unread = cursor.map(|c| {
-                let direct = keys_in
-                    .iter()
-                    .filter(|k| unseen(&c.value.direct, k))
-                    .count();
+                let direct = keys_in.iter().filter(|k| unseen(&c.direct, k)).count();
                 let from_others = broadcasts
                     .iter()
                     .filter(|k| keys::parse_message(k).is_some_and(|m| m.sender != mailbox))
-                    .filter(|k| unseen(&c.value.broadcast, k))
+                    .filter(|k| unseen(&c.broadcast, k))
                     .count();
                 direct + from_others
             });

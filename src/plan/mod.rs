@@ -32,12 +32,11 @@ use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
 use crate::app::{App, FETCH_CONCURRENCY};
-use crate::claims::Claims;
-use crate::docs::{self, Status};
+use crate::docs;
 use crate::ids::InvalidId;
 use crate::keys;
 use crate::lease::Standing;
-use crate::steps::StepView;
+use crate::steps::{self, StepView};
 use crate::store::{ListEntry, PutMode, StoreError};
 use crate::time;
 
@@ -174,10 +173,6 @@ impl Listing {
         listing
     }
 
-    fn has(&self, sid: &str, file: &str) -> bool {
-        self.files.get(sid).is_some_and(|f| f.contains(file))
-    }
-
     fn specs(&self) -> impl Iterator<Item = &str> {
         self.files
             .iter()
@@ -209,8 +204,12 @@ pub async fn fingerprint(app: &App) -> anyhow::Result<u64> {
     Ok(list(app).await?.fingerprint)
 }
 
-/// Reads every spec the listing names, with bounded concurrency.
-async fn read_specs(app: &App, listing: &Listing) -> anyhow::Result<Vec<crate::app::Doc<Spec>>> {
+/// Every spec the listing names, read from the store (not the cache): `apply` and `rm`
+/// change specs by compare-and-swap on the versions read here.
+async fn read_spec_docs(
+    app: &App,
+    listing: &Listing,
+) -> anyhow::Result<Vec<crate::app::Doc<Spec>>> {
     let sids: Vec<String> = listing.specs().map(str::to_string).collect();
     futures::stream::iter(sids)
         .map(|sid| async move { app.read::<Spec>(&keys::step_spec(&sid)).await })
@@ -218,35 +217,6 @@ async fn read_specs(app: &App, listing: &Listing) -> anyhow::Result<Vec<crate::a
         .try_filter_map(|doc| async move { Ok(doc) })
         .try_collect()
         .await
-}
-
-/// Reads the documents of one step that the listing says exist: the status first, and
-/// the claim only when the status does not settle the step (a complete step costs one
-/// request).
-async fn read_step(app: &App, sid: &str, listing: &Listing) -> anyhow::Result<StepView> {
-    let status = if listing.has(sid, STATUS_FILE) {
-        app.read::<Status>(&keys::step_status(sid)).await?
-    } else {
-        None
-    };
-    let settled = status.as_ref().is_some_and(|s| {
-        matches!(
-            s.value.status.as_str(),
-            docs::COMPLETE | docs::BLOCKED | docs::NEEDS_REVIEW
-        )
-    });
-    let claim = if listing.has(sid, CLAIM_FILE) && !settled {
-        Claims::new(app.store.as_ref(), app.agent())
-            .read(sid)
-            .await?
-    } else {
-        None
-    };
-    Ok(StepView {
-        sid: sid.to_string(),
-        claim,
-        status,
-    })
 }
 
 /// What a step view says, for the graph.
@@ -268,40 +238,58 @@ pub fn facts_of(view: &StepView) -> Facts {
     }
 }
 
-/// Reads the whole plan: one listing, then the specs and the documents of the plan's
-/// steps and of the steps they wait for, with bounded concurrency.
+/// Reads the whole plan: one fresh listing, then the specs and the documents of the
+/// plan's steps and of the steps they wait for, through the document cache (`cache.rs`):
+/// a repeated call fetches only what changed, at most [`FETCH_CONCURRENCY`] at a time.
+/// Decisions that matter (a claim, a takeover) read the claim from the store again.
 pub async fn load(app: &App) -> anyhow::Result<PlanView> {
-    let listing = list(app).await?;
-    let specs: Vec<Spec> = read_specs(app, &listing)
-        .await?
-        .into_iter()
-        .map(|d| d.value)
-        .collect();
+    let entries = app.store.list(keys::STEPS_DIR, None).await?;
+    let listing = Listing::of(&entries);
+    let mut cache = app.doc_cache("steps");
+    let specs = read_specs(app, &entries, &mut cache).await?;
     let mut needed: BTreeSet<&str> = BTreeSet::new();
     for s in &specs {
         needed.insert(&s.id);
         needed.extend(s.after.iter().map(String::as_str));
     }
-    let listing = &listing;
-    let views: Vec<StepView> = futures::stream::iter(needed)
-        .filter(|sid| std::future::ready(listing.files.contains_key(*sid)))
-        .map(|sid| read_step(app, sid, listing))
-        .buffered(FETCH_CONCURRENCY)
-        .try_collect()
-        .await?;
+    let views = steps::read_listed(
+        app,
+        &entries,
+        &mut cache,
+        |sid| needed.contains(sid),
+        steps::Settled::SkipClaim,
+    )
+    .await?;
+    app.save_cache(&mut cache);
     let facts = views.iter().map(|v| (v.sid.clone(), facts_of(v))).collect();
     Ok(PlanView::build(specs, facts, listing.fingerprint))
+}
+
+/// Every spec a fresh listing shows, through the document cache.
+async fn read_specs(
+    app: &App,
+    entries: &[ListEntry],
+    cache: &mut crate::cache::DocCache,
+) -> anyhow::Result<Vec<Spec>> {
+    let objs = cache
+        .read_listed(app.store.as_ref(), entries, |k| {
+            keys::step_file_of(k).is_some_and(|(_, file)| file == SPEC_FILE)
+        })
+        .await?;
+    Ok(objs
+        .iter()
+        .map(|o| crate::app::decode::<Spec>(&o.meta.key, &o.body))
+        .collect::<Result<_, _>>()?)
 }
 
 /// The plan's specs alone (one listing, then the specs): with step views read elsewhere,
 /// [`view_from`] makes the plan view without reading any step twice.
 pub async fn read_plan_specs(app: &App) -> anyhow::Result<Vec<Spec>> {
-    let listing = list(app).await?;
-    Ok(read_specs(app, &listing)
-        .await?
-        .into_iter()
-        .map(|d| d.value)
-        .collect())
+    let entries = app.store.list(keys::STEPS_DIR, None).await?;
+    let mut cache = app.doc_cache("steps");
+    let specs = read_specs(app, &entries, &mut cache).await?;
+    app.save_cache(&mut cache);
+    Ok(specs)
 }
 
 /// The plan from its specs and step views the caller already read (`status` reads every
@@ -329,7 +317,7 @@ pub async fn apply(app: &App, inputs: &[StepInput]) -> anyhow::Result<Applied> {
         .map(StepInput::check)
         .collect::<Result<_, _>>()?;
     let listing = list(app).await?;
-    let stored: BTreeMap<String, crate::app::Doc<Spec>> = read_specs(app, &listing)
+    let stored: BTreeMap<String, crate::app::Doc<Spec>> = read_spec_docs(app, &listing)
         .await?
         .into_iter()
         .map(|d| (d.value.id.clone(), d))
@@ -500,7 +488,7 @@ pub enum Removed {
 /// and handoff are left alone.
 pub async fn remove(app: &App, sid: &str) -> anyhow::Result<Removed> {
     let listing = list(app).await?;
-    let specs = read_specs(app, &listing).await?;
+    let specs = read_spec_docs(app, &listing).await?;
     let Some(spec) = specs.iter().find(|d| d.value.id == sid) else {
         return Ok(Removed::NotInPlan);
     };

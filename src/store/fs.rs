@@ -185,6 +185,13 @@ impl FsStore {
         Ok((md.len(), md.modified().ok().map(DateTime::<Utc>::from)))
     }
 
+    /// The listing version of the open file: the same handle the body is read from, so it
+    /// describes exactly those bytes.
+    fn list_version_of(&self, key: &str, file: &File) -> StoreResult<Version> {
+        let md = file.metadata().map_err(|e| io_error(e, key))?;
+        Ok(stat_version(&md))
+    }
+
     fn open(&self, key: &str) -> StoreResult<File> {
         let path = self.path_of(key)?;
         match File::open(&path) {
@@ -220,6 +227,7 @@ impl FsStore {
                     key: rel,
                     size: md.len(),
                     last_modified: md.modified().ok().map(DateTime::<Utc>::from),
+                    version: Some(stat_version(&md)),
                 });
             }
         })
@@ -287,6 +295,7 @@ impl Store for FsStore {
     async fn get(&self, key: &str) -> StoreResult<Object> {
         let mut file = self.open(key)?;
         let (size, last_modified) = self.meta_of(key, &file)?;
+        let list_version = self.list_version_of(key, &file)?;
         let mut body = Vec::with_capacity(size as usize);
         file.read_to_end(&mut body).map_err(|e| io_error(e, key))?;
         let mut hasher = Sha256::new();
@@ -300,6 +309,7 @@ impl Store for FsStore {
                 metadata: BTreeMap::new(),
                 // The local disk's clock is this machine's.
                 server_time: Some(Utc::now()),
+                list_version: Some(list_version),
             },
             body: Bytes::from(body),
         })
@@ -308,6 +318,7 @@ impl Store for FsStore {
     async fn head(&self, key: &str) -> StoreResult<ObjectMeta> {
         let file = self.open(key)?;
         let (size, last_modified) = self.meta_of(key, &file)?;
+        let list_version = self.list_version_of(key, &file)?;
         let version = hash_file(file).map_err(|e| io_error(e, key))?;
         Ok(ObjectMeta {
             key: key.to_string(),
@@ -317,6 +328,7 @@ impl Store for FsStore {
             metadata: BTreeMap::new(),
             // The local disk's clock is this machine's.
             server_time: Some(Utc::now()),
+            list_version: Some(list_version),
         })
     }
 
@@ -360,6 +372,7 @@ impl Store for FsStore {
     async fn get_stream(&self, key: &str) -> StoreResult<(ObjectMeta, Reader)> {
         let file = self.open(key)?;
         let (size, last_modified) = self.meta_of(key, &file)?;
+        let list_version = self.list_version_of(key, &file)?;
         // The version needs a pass over the content; a second handle on the same inode
         // keeps it consistent with the bytes streamed even if the key is replaced meanwhile.
         let version = hash_file(file.try_clone().map_err(|e| io_error(e, key))?)
@@ -372,6 +385,7 @@ impl Store for FsStore {
             metadata: BTreeMap::new(),
             // The local disk's clock is this machine's.
             server_time: Some(Utc::now()),
+            list_version: Some(list_version),
         };
         let mut file = tokio::fs::File::from_std(file);
         use tokio::io::AsyncSeekExt;
@@ -440,6 +454,23 @@ fn hash_file(mut file: File) -> io::Result<Version> {
         hasher.update(&buf[..n]);
     }
     Ok(version_of(hasher))
+}
+
+/// A file's listing version: its inode, size and modification time in nanoseconds. Files
+/// are never written in place (every write renames or links a fresh temp file over the
+/// key), so new content always comes with a new inode and a new mtime; reading the content
+/// to hash it would cost a listing a read per file.
+fn stat_version(md: &fs::Metadata) -> Version {
+    let mtime_ns = md
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(md);
+    #[cfg(not(unix))]
+    let inode = 0u64;
+    Version::new(format!("{inode:x}-{}-{mtime_ns}", md.len()))
 }
 
 fn version_of(hasher: Sha256) -> Version {

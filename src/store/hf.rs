@@ -171,6 +171,9 @@ impl HfStore {
                     version: entry_version(&xet_hash, size, mtime.as_deref()),
                     metadata: Default::default(),
                     server_time: None,
+                    // Metadata and body come from separate requests: the version cannot
+                    // vouch for the bytes, so bodies are not cached under it.
+                    list_version: None,
                 }),
                 _ => None,
             })
@@ -209,7 +212,7 @@ impl HfStore {
     }
 
     /// Every file under `dir` (a directory or, on the Hub, a raw path prefix).
-    async fn tree(&self, dir: &str) -> StoreResult<Vec<(String, u64, Option<DateTime<Utc>>)>> {
+    async fn tree(&self, dir: &str) -> StoreResult<Vec<TreeFile>> {
         let stream = self
             .bucket
             .list_tree()
@@ -224,13 +227,14 @@ impl HfStore {
                 Ok(BucketTreeEntry::File {
                     path,
                     size,
+                    xet_hash,
                     mtime,
                     uploaded_at,
-                    ..
                 }) => files.push((
                     path,
                     size,
                     entry_time(uploaded_at.as_deref(), mtime.as_deref()),
+                    Some(entry_version(&xet_hash, size, mtime.as_deref())),
                 )),
                 Ok(BucketTreeEntry::Directory { .. }) => {}
                 Err(e) => {
@@ -441,6 +445,9 @@ fn visibility_notes(bucket_id: &str, asked_private: bool, is_private: bool) -> V
     notes
 }
 
+/// One file of a tree listing: path, size, time, listing version.
+type TreeFile = (String, u64, Option<DateTime<Utc>>, Option<Version>);
+
 /// The directory whose recursive listing holds every object starting with `full_prefix`.
 /// hf-hub sends the listing prefix as path segments (dropping a trailing `/`) and the Hub
 /// matches it as a raw string, so the result is a superset that the caller filters.
@@ -456,17 +463,18 @@ fn filter_listing(
     project: &str,
     prefix: &str,
     start_after: Option<&str>,
-    files: Vec<(String, u64, Option<DateTime<Utc>>)>,
+    files: Vec<TreeFile>,
 ) -> Vec<ListEntry> {
     let mut entries: Vec<ListEntry> = files
         .into_iter()
-        .filter_map(|(path, size, last_modified)| {
+        .filter_map(|(path, size, last_modified, version)| {
             let key = keys::unscoped(project, &path)?;
             let wanted = key.starts_with(prefix) && start_after.is_none_or(|after| key > after);
             wanted.then(|| ListEntry {
                 key: key.to_string(),
                 size,
                 last_modified,
+                version,
             })
         })
         .collect();
@@ -500,8 +508,11 @@ fn entry_version(xet_hash: &str, size: u64, mtime: Option<&str>) -> Version {
 mod tests {
     use super::*;
 
-    fn files(paths: &[&str]) -> Vec<(String, u64, Option<DateTime<Utc>>)> {
-        paths.iter().map(|p| (p.to_string(), 1, None)).collect()
+    fn files(paths: &[&str]) -> Vec<TreeFile> {
+        paths
+            .iter()
+            .map(|p| (p.to_string(), 1, None, None))
+            .collect()
     }
 
     fn keys_of(entries: &[ListEntry]) -> Vec<&str> {

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use tokio::io::AsyncRead;
 
+pub mod counting;
 pub mod fs;
 #[cfg(feature = "hf")]
 pub mod hf;
@@ -55,14 +56,24 @@ pub struct ObjectMeta {
     /// The store's own clock when it answered (an HTTP `Date`), where the backend sends
     /// one; with `last_modified` it measures an object's age without the caller's clock.
     pub server_time: Option<DateTime<Utc>>,
+    /// The version a listing reports for exactly the bytes read ([`ListEntry::version`]),
+    /// where the backend can tell it from the same response: what the document cache keys
+    /// a body by. `None` where body and metadata come from separate requests.
+    pub list_version: Option<Version>,
 }
 
-/// One row of a listing. Listings carry no version: computing one can cost a read.
+/// One row of a listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListEntry {
     pub key: String,
     pub size: u64,
     pub last_modified: Option<DateTime<Utc>>,
+    /// What the listing says about the object's content, at no extra cost: it changes
+    /// whenever the content does (S3: the ETag; fs: inode, size and modification time of
+    /// the file, which every write replaces; Hugging Face: the Xet hash). Comparable only
+    /// with other listing versions and [`ObjectMeta::list_version`], not with
+    /// [`ObjectMeta::version`]. `None` where the backend's listing carries nothing usable.
+    pub version: Option<Version>,
 }
 
 #[derive(Clone, Debug)]

@@ -515,6 +515,7 @@ impl Store for S3Store {
                     key: rel.to_string(),
                     size: obj.size().unwrap_or(0).max(0) as u64,
                     last_modified: obj.last_modified().and_then(to_chrono),
+                    version: obj.e_tag().filter(|t| !t.is_empty()).map(Version::new),
                 });
             }
         }
@@ -654,6 +655,8 @@ fn object_meta(
         version: Version::new(etag.unwrap_or_default()),
         metadata: metadata.into_iter().collect(),
         server_time: None,
+        // GET, HEAD and LIST report the same ETag for the same bytes.
+        list_version: etag.filter(|t| !t.is_empty()).map(Version::new),
     };
     (meta, nonce)
 }

@@ -182,6 +182,52 @@ pub async fn listing_order_prefix_and_start_after(env: Env) {
     assert_eq!(sized[0].size, 2);
 }
 
+/// A listing's version changes whenever the object's content does, stays put while it
+/// does not, and matches what a read of the same bytes reports as `list_version` (where
+/// the backend reports one): the document cache relies on all three.
+pub async fn listing_versions_follow_content(env: Env) {
+    let s = env.store.as_ref();
+    let listed = |entries: Vec<tracecraft::store::ListEntry>, key: &str| {
+        entries
+            .into_iter()
+            .find(|e| e.key == key)
+            .unwrap_or_else(|| panic!("{key} not listed"))
+            .version
+    };
+    put(s, "lv/a.json", r#"{"n":1}"#).await;
+    put(s, "lv/b.json", r#"{"n":1}"#).await;
+    let v1 = listed(s.list("lv/", None).await.unwrap(), "lv/a.json");
+    let Some(v1) = v1 else {
+        announce(&format!(
+            "SKIPPED ({:?} backend): listing versions: the listing reports none",
+            env.backend
+        ));
+        return;
+    };
+    assert_eq!(
+        listed(s.list("lv/", None).await.unwrap(), "lv/a.json"),
+        Some(v1.clone()),
+        "an unchanged object keeps its listing version"
+    );
+    if let Some(read) = s.get("lv/a.json").await.unwrap().meta.list_version {
+        assert_eq!(read, v1, "a read reports the listing version of its bytes");
+    }
+    // Same size, different content; then a different size; then back to the first
+    // content with a new write.
+    for body in [r#"{"n":2}"#, r#"{"n":300}"#] {
+        let before = listed(s.list("lv/", None).await.unwrap(), "lv/a.json").unwrap();
+        put(s, "lv/a.json", body).await;
+        let after = listed(s.list("lv/", None).await.unwrap(), "lv/a.json").unwrap();
+        assert_ne!(before, after, "writing {body} changed the listing version");
+        if let Some(read) = s.get("lv/a.json").await.unwrap().meta.list_version {
+            assert_eq!(read, after);
+        }
+    }
+    // Another key's version is its own business.
+    let b = listed(s.list("lv/", None).await.unwrap(), "lv/b.json");
+    assert!(b.is_some());
+}
+
 pub async fn listing_paginates_past_1000_keys(env: Env) {
     let s = env.store.as_ref();
     let n = 1005;

@@ -43,6 +43,7 @@ all_backends!(
     store_clock_measures_age,
     missing_keys_and_deletes,
     listing_order_prefix_and_start_after,
+    listing_versions_follow_content,
     listing_paginates_past_1000_keys,
     create_is_exclusive,
     compare_and_swap,

@@ -116,6 +116,8 @@ impl Project {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tracecraft"));
         cmd.current_dir(self.dir.path())
             .env("HOME", self.dir.path())
+            // The document cache lives under this test's HOME.
+            .env_remove("XDG_CACHE_HOME")
             .env_remove("TRACECRAFT_AGENT")
             .env_remove("TRACECRAFT_CONFIG")
             .env_remove("AWS_PROFILE")

@@ -28,6 +28,7 @@ pub struct Figures<'a> {
     pub inbox_idles: Vec<&'a InboxIdle>,
     pub mirrors: Vec<&'a Mirror>,
     pub redacts: Vec<&'a Redact>,
+    pub scale: Vec<&'a Scale>,
 }
 
 /// One backend and N of the contention scenario.
@@ -82,6 +83,7 @@ impl<'a> Figures<'a> {
                 Record::InboxIdle(x) => f.inbox_idles.push(x),
                 Record::Mirror(x) => f.mirrors.push(x),
                 Record::Redact(x) => f.redacts.push(x),
+                Record::Scale(x) => f.scale.push(x),
             }
         }
         f

@@ -17,6 +17,7 @@ pub fn all(out: &mut String, f: &Figures) {
     wait_for(out, f);
     mirror(out, f);
     inbox_wait(out, f);
+    super::scale::section(out, f);
 }
 
 fn failures_note(out: &mut String, notes: &[String]) {

@@ -9,6 +9,7 @@ pub mod inbox;
 pub mod inbox_wait;
 pub mod latency;
 pub mod mirror;
+pub mod scale;
 pub mod wait;
 
 use std::fs::File;

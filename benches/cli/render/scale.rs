@@ -1,0 +1,245 @@
+//! Section 8 of BENCHMARKS.md (issue 14): cost at scale. Per project size, each command's
+//! median wall time, peak memory and requests by kind, cold and warm; the issue's targets
+//! judged; and what an agent running the recommended hooks costs per hour in requests and
+//! at AWS S3 list prices.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::figures::Figures;
+use super::{mib, ms};
+use crate::commands::SCALE_COMMANDS as COMMANDS;
+use crate::record::Scale;
+use crate::stats::{quantile, summarize};
+
+const KINDS: [&str; 5] = ["GET", "HEAD", "PUT", "DELETE", "LIST"];
+/// AWS S3 Standard list prices (us-east-1), dollars per 1,000 requests: GET and HEAD,
+/// PUT and LIST; DELETE is free.
+const PRICE_GET: f64 = 0.0004;
+const PRICE_PUT_LIST: f64 = 0.005;
+/// Wall time and peak memory the issue measured before this work (10,000 steps, SeaweedFS).
+const BEFORE_STATUS_MS: f64 = 5200.0;
+const BEFORE_STATUS_MB: f64 = 73.0;
+
+/// One command, size and phase, summarised.
+struct Cell {
+    wall_ms: Option<f64>,
+    min_ms: Option<f64>,
+    max_ms: Option<f64>,
+    rss_kib: Option<f64>,
+    requests: [f64; 5],
+}
+
+fn cell(rows: &[&Scale]) -> Cell {
+    let s = summarize(rows.iter().map(|r| r.wall_ms));
+    let rss = summarize(rows.iter().filter_map(|r| r.rss_kib.map(|k| k as f64)));
+    let mut requests = [0.0; 5];
+    for (i, slot) in requests.iter_mut().enumerate() {
+        let mut v: Vec<f64> = rows.iter().map(|r| r.requests[i] as f64).collect();
+        v.sort_by(f64::total_cmp);
+        *slot = quantile(&v, 0.5).unwrap_or(0.0);
+    }
+    Cell {
+        wall_ms: s.map(|s| s.median),
+        min_ms: s.map(|s| s.min),
+        max_ms: s.map(|s| s.max),
+        rss_kib: rss.map(|s| s.max),
+        requests,
+    }
+}
+
+fn requests_text(r: &[f64; 5]) -> String {
+    let parts: Vec<String> = KINDS
+        .iter()
+        .zip(r)
+        .filter(|(_, n)| **n > 0.0)
+        .map(|(k, n)| format!("{} {k}", num(*n)))
+        .collect();
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(" · ")
+    }
+}
+
+fn num(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+type Key<'a> = (u32, &'a str, &'a str);
+
+fn cells<'a>(f: &'a Figures) -> BTreeMap<Key<'a>, Cell> {
+    let mut groups: BTreeMap<Key<'a>, Vec<&Scale>> = BTreeMap::new();
+    for r in f.scale.iter().filter(|r| r.exit == 0) {
+        groups
+            .entry((r.steps, r.command.as_str(), r.phase.as_str()))
+            .or_default()
+            .push(r);
+    }
+    groups
+        .into_iter()
+        .map(|(k, rows)| (k, cell(&rows)))
+        .collect()
+}
+
+pub fn section(out: &mut String, f: &Figures) {
+    if f.scale.is_empty() {
+        return;
+    }
+    let cells = cells(f);
+    let sizes: Vec<u32> = {
+        let mut s: Vec<u32> = cells.keys().map(|k| k.0).collect();
+        s.dedup();
+        s
+    };
+    let _ = writeln!(out, "## 8. Cost at scale (s3, issue 14)\n");
+    let _ = writeln!(
+        out,
+        "Projects of {} steps with 100 agents and 10,000 messages, seeded straight into the \
+         SeaweedFS bucket. One agent holding two leased claims runs each command with `-v` as a \
+         whole process; requests are what its `requests:` line counted. **cold**: the local \
+         document cache deleted first; **warm**: right after the same call. `heartbeat (scan)` \
+         is the full scan a heartbeat makes when its last one is 10 minutes old (at most 6 an \
+         hour). The machine was shared with other builds while measuring, so times carry noise; \
+         request counts do not.\n",
+        sizes
+            .iter()
+            .map(|s| format!("{s}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for size in &sizes {
+        let _ = writeln!(out, "### {size} steps\n");
+        let _ = writeln!(
+            out,
+            "| command | phase | ms median (min–max) | peak MiB | requests (median) |\n|---|---|---|---|---|"
+        );
+        for c in COMMANDS {
+            for phase in ["cold", "warm"] {
+                let Some(x) = cells.get(&(*size, c.name, phase)) else {
+                    continue;
+                };
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {phase} | {} ({}–{}) | {} | {} |",
+                    c.name,
+                    x.wall_ms.map(ms).unwrap_or_else(|| "—".into()),
+                    x.min_ms.map(ms).unwrap_or_else(|| "—".into()),
+                    x.max_ms.map(ms).unwrap_or_else(|| "—".into()),
+                    mib(x.rss_kib),
+                    requests_text(&x.requests)
+                );
+            }
+        }
+        let _ = writeln!(out);
+    }
+    targets(out, &cells, &sizes);
+    cost(out, &cells, &sizes);
+}
+
+fn targets(out: &mut String, cells: &BTreeMap<Key, Cell>, sizes: &[u32]) {
+    let (Some(small), Some(large)) = (sizes.first(), sizes.last()) else {
+        return;
+    };
+    let _ = writeln!(out, "### Targets (issue 14)\n");
+    let _ = writeln!(out, "| target | measured | met |\n|---|---|---|");
+    let yes = |b: bool| if b { "yes" } else { "**no**" };
+    for c in COMMANDS.iter().filter(|c| !c.whole_project) {
+        let (Some(a), Some(b)) = (
+            cells.get(&(*small, c.name, "warm")),
+            cells.get(&(*large, c.name, "warm")),
+        ) else {
+            continue;
+        };
+        let (Some(ta), Some(tb)) = (a.wall_ms, b.wall_ms) else {
+            continue;
+        };
+        let same = a.requests == b.requests;
+        let _ = writeln!(
+            out,
+            "| `{}` at {large} steps within 1.5× of {small} steps, same requests | {} ms vs {} ms ({:.2}×); {} vs {} | {} |",
+            c.name,
+            ms(tb),
+            ms(ta),
+            tb / ta,
+            requests_text(&b.requests),
+            requests_text(&a.requests),
+            yes(tb <= 1.5 * ta && same)
+        );
+    }
+    for name in ["status", "agents"] {
+        if let Some(x) = cells.get(&(*large, name, "warm")) {
+            let t = x.wall_ms.unwrap_or(f64::INFINITY);
+            let _ = writeln!(
+                out,
+                "| warm `{name}` at {large} steps: 0 GETs, under 500 ms | {} ms, {} GET | {} |",
+                ms(t),
+                num(x.requests[0]),
+                yes(x.requests[0] == 0.0 && t < 500.0)
+            );
+        }
+    }
+    if let Some(x) = cells.get(&(*large, "status", "cold")) {
+        let t = x.wall_ms.unwrap_or(f64::INFINITY);
+        let mb = x.rss_kib.map_or(f64::INFINITY, |k| k / 1024.0);
+        let _ = writeln!(
+            out,
+            "| cold `status` at {large} steps: at least 2× faster than before ({} ms) and under 40 MB (before: {BEFORE_STATUS_MB:.0} MB) | {} ms ({:.1}× faster), {mb:.1} MiB peak | {} |",
+            ms(BEFORE_STATUS_MS),
+            ms(t),
+            BEFORE_STATUS_MS / t,
+            yes(t * 2.0 <= BEFORE_STATUS_MS && mb < 40.0)
+        );
+    }
+    let _ = writeln!(out);
+}
+
+/// Requests per agent-hour for the recommended hooks: `heartbeat` every minute (54 by
+/// the index, 6 full scans, warm) and `inbox --new` every minute.
+fn cost(out: &mut String, cells: &BTreeMap<Key, Cell>, sizes: &[u32]) {
+    let _ = writeln!(out, "### Cost per agent-hour\n");
+    let _ = writeln!(
+        out,
+        "An agent running the recommended hooks: `heartbeat` every minute (54 through the \
+         own-claims index, 6 full scans through a warm cache) and `inbox --new` every minute, \
+         holding two claims. AWS S3 Standard list prices: GET/HEAD ${PRICE_GET} and \
+         PUT/LIST ${PRICE_PUT_LIST} per 1,000 requests, DELETE free. Before this work a \
+         heartbeat at 10,000 steps listed and read every claim: about 10,000 GETs and 20 \
+         LIST pages a minute, 600,000 GETs an hour (about $0.25 per agent-hour, $6 per \
+         agent-day).\n"
+    );
+    let _ = writeln!(
+        out,
+        "| steps | GET+HEAD / h | PUT / h | DELETE / h | LIST / h | $ per agent-hour | $ per agent-day |\n|---|---|---|---|---|---|---|"
+    );
+    for size in sizes {
+        let get = |name: &str| cells.get(&(*size, name, "warm")).map(|c| c.requests);
+        let (Some(hb), Some(scan), Some(inbox)) = (
+            get("heartbeat"),
+            get("heartbeat (scan)"),
+            get("inbox --new"),
+        ) else {
+            continue;
+        };
+        let mut hour = [0.0; 5];
+        for i in 0..5 {
+            hour[i] = 54.0 * hb[i] + 6.0 * scan[i] + 60.0 * inbox[i];
+        }
+        let dollars = (hour[0] + hour[1]) / 1000.0 * PRICE_GET
+            + (hour[2] + hour[4]) / 1000.0 * PRICE_PUT_LIST;
+        let _ = writeln!(
+            out,
+            "| {size} | {} | {} | {} | {} | ${dollars:.4} | ${:.3} |",
+            num(hour[0] + hour[1]),
+            num(hour[2]),
+            num(hour[3]),
+            num(hour[4]),
+            dollars * 24.0
+        );
+    }
+    let _ = writeln!(out);
+}
