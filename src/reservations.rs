@@ -21,17 +21,17 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use crate::app::{CorruptDocument, decode, encode};
 use crate::keys;
-use crate::lease::Standing;
-use crate::store::{PutMode, PutOptions, Store, StoreError, Version};
+use crate::store::{PutMode, PutOptions, Store, StoreError};
 use crate::time;
 
+mod index;
 pub mod pattern;
+use index::Snapshot;
+pub use index::{Index, Live, Reservation};
 pub use pattern::Pattern;
 
 /// The reservation TTL when neither `--ttl` nor `reserve_ttl` gives one.
@@ -54,71 +54,6 @@ pub enum ReservationError {
 }
 
 type Result<T> = std::result::Result<T, ReservationError>;
-
-/// `reservations/index.json`
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Index {
-    #[serde(default)]
-    pub reservations: Vec<Reservation>,
-    #[serde(default)]
-    pub updated_at: Option<String>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// One entry of the index.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Reservation {
-    /// 8 lower-case hex characters.
-    pub id: String,
-    pub agent: String,
-    pub patterns: Vec<String>,
-    pub exclusive: bool,
-    #[serde(default)]
-    pub reason: Option<String>,
-    #[serde(default)]
-    pub step: Option<String>,
-    pub created_at: String,
-    pub expires_at: String,
-    pub ttl_s: u64,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-impl Reservation {
-    pub fn mode(&self) -> &'static str {
-        if self.exclusive {
-            "exclusive"
-        } else {
-            "shared"
-        }
-    }
-
-    /// The stored patterns, parsed; one that does not parse (written by another tool)
-    /// is kept as `None` and treated as overlapping everything.
-    fn parsed(&self) -> Vec<(String, Option<Pattern>)> {
-        self.patterns
-            .iter()
-            .map(|p| (p.clone(), Pattern::parse(p).ok()))
-            .collect()
-    }
-
-    /// The first of this reservation's patterns covering `path`.
-    pub fn covering(&self, path: &str) -> Option<String> {
-        self.parsed()
-            .into_iter()
-            .find(|(_, p)| p.as_ref().is_none_or(|p| p.covers(path)))
-            .map(|(text, _)| text)
-    }
-}
-
-/// A reservation as judged now.
-#[derive(Clone, Debug)]
-pub struct Live {
-    pub reservation: Reservation,
-    /// `Leased { left }`, or `Expired { ago }` within the skew allowance.
-    pub standing: Standing,
-}
 
 /// What a reservation needs.
 #[derive(Clone, Debug)]
@@ -168,65 +103,6 @@ pub struct Release {
     pub refused: Vec<(String, String)>,
     /// Items matching no live reservation. Nothing was written.
     pub unknown: Vec<String>,
-}
-
-/// The index as read, with the store's clock at the read.
-struct Snapshot {
-    index: Index,
-    version: Option<Version>,
-    store_now: DateTime<Utc>,
-    read_at: Instant,
-}
-
-impl Snapshot {
-    /// The store's clock now, as well as the reader can tell.
-    fn now(&self) -> DateTime<Utc> {
-        let elapsed = chrono::Duration::from_std(self.read_at.elapsed()).unwrap_or_default();
-        self.store_now + elapsed
-    }
-
-    fn standing(&self, r: &Reservation) -> Standing {
-        // An unreadable end is read as expired just now: honoured for the allowance only.
-        let left_ms = time::parse(&r.expires_at)
-            .map(|end| (end - self.now()).num_milliseconds())
-            .unwrap_or(0);
-        if left_ms > 0 {
-            Standing::Leased {
-                left: Duration::from_millis(left_ms as u64),
-            }
-        } else {
-            Standing::Expired {
-                ago: Duration::from_millis(left_ms.unsigned_abs()),
-            }
-        }
-    }
-
-    fn in_force(&self, r: &Reservation) -> bool {
-        !self.standing(r).is_takeable()
-    }
-
-    fn live(&self) -> Vec<Live> {
-        self.index
-            .reservations
-            .iter()
-            .filter(|r| self.in_force(r))
-            .map(|r| Live {
-                reservation: r.clone(),
-                standing: self.standing(r),
-            })
-            .collect()
-    }
-
-    /// The entries still in force, as the base of the next version.
-    fn pruned(&self) -> Index {
-        let mut next = self.index.clone();
-        next.reservations.retain(|r| self.in_force(r));
-        next
-    }
-
-    fn stamp(&self, next: &mut Index) {
-        next.updated_at = Some(time::format(self.now()));
-    }
 }
 
 /// One round's decision: nothing to write, or the next index and how to recognise, in an
@@ -508,26 +384,21 @@ impl<'a> Reservations<'a> {
         }
     }
 
-    /// A snapshot to write against. A missing index is first created empty, so every
-    /// expiry is stamped from a read that carried the store's clock.
-    async fn read_for_write(&self) -> Result<Snapshot> {
-        let snap = self.read().await?;
-        if snap.version.is_some() || !self.exact() {
-            return Ok(snap);
-        }
-        let key = keys::reservations_index();
+    /// Creates the missing index empty, so that every expiry is stamped from a read that
+    /// carried the store's clock. Losing that race to another creator is fine.
+    async fn create_empty(&self, snap: &Snapshot) -> Result<()> {
         let mut empty = Index::default();
         snap.stamp(&mut empty);
+        let key = keys::reservations_index();
         match self
             .store
             .put(&key, encode(&empty), PutMode::Create, &PutOptions::json())
             .await
         {
-            Ok(_) => {}
-            Err(e) if e.is_conflict() => {}
-            Err(e) => return Err(e.into()),
+            Ok(_) => Ok(()),
+            Err(e) if e.is_conflict() => Ok(()),
+            Err(e) => Err(e.into()),
         }
-        self.read().await
     }
 
     /// The read-decide-write loop every change runs.
@@ -538,7 +409,7 @@ impl<'a> Reservations<'a> {
             if attempt > 0 {
                 pause(attempt).await;
             }
-            let snap = self.read_for_write().await?;
+            let snap = self.read().await?;
             let (next, result, landed) = match decide(&snap) {
                 Plan::Done(result) => return Ok(result),
                 Plan::Write {
@@ -549,7 +420,11 @@ impl<'a> Reservations<'a> {
             };
             let mode = match (&snap.version, exact) {
                 (Some(v), true) => PutMode::UpdateIfVersion(v.clone()),
-                (None, true) => PutMode::Create,
+                // The project's first reservation: create the index, then decide again.
+                (None, true) => {
+                    self.create_empty(&snap).await?;
+                    continue;
+                }
                 (_, false) => PutMode::Overwrite,
             };
             match self

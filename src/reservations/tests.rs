@@ -9,9 +9,11 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use super::*;
+use crate::lease::Standing;
 use crate::store::fs::FsStore;
 use crate::store::{
     BucketSetup, Capabilities, ListEntry, Object, ObjectMeta, PutOptions, Reader, StoreResult,
+    Version,
 };
 
 struct Fake {
@@ -361,5 +363,21 @@ fn concurrent_reservers_of_one_path_have_exactly_one_winner() {
             assert_eq!(won, 1, "round {round}");
         }
         assert_eq!(stored(&store).await.reservations.len(), 3);
+    });
+}
+
+#[test]
+fn reading_and_renewing_nothing_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fake(&dir, true);
+    block_on(async {
+        let res = Reservations::new(&store, "alice");
+        assert!(res.live().await.unwrap().is_empty());
+        assert!(res.renew_mine().await.unwrap().is_empty());
+        let r = res.release(&Selector::All, false).await.unwrap();
+        assert!(r.released.is_empty());
+        // A heartbeat in a project that never reserved anything leaves no index behind.
+        let missing = store.get(&keys::reservations_index()).await;
+        assert!(matches!(missing, Err(StoreError::NotFound { .. })));
     });
 }
