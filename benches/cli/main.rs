@@ -59,7 +59,7 @@ enum Cmd {
         /// A directory for configs, transcripts and fs buckets (emptied by the caller).
         #[arg(long)]
         scratch: PathBuf,
-        /// Only these scenarios (comma-separated: latency,inbox,wait,contention,burst,mirror).
+        /// Only these scenarios (comma-separated: latency,inbox,wait,contention,burst,mirror,plan).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
@@ -72,7 +72,15 @@ enum Cmd {
     },
 }
 
-const SCENARIOS: &[&str] = &["latency", "inbox", "wait", "contention", "burst", "mirror"];
+const SCENARIOS: &[&str] = &[
+    "latency",
+    "inbox",
+    "wait",
+    "contention",
+    "burst",
+    "mirror",
+    "plan",
+];
 
 fn plan(quick: bool) -> Plan {
     if quick {
@@ -91,6 +99,10 @@ fn plan(quick: bool) -> Plan {
             mirror_sizes: vec![10_000_000, 50_000_000],
             mirror_trials: 1,
             redact_rounds: 2,
+            plan_steps: 100,
+            plan_agents: 5,
+            plan_trials: 1,
+            plan_ready_trials: 3,
         }
     } else {
         Plan {
@@ -110,6 +122,10 @@ fn plan(quick: bool) -> Plan {
             mirror_sizes: vec![100_000_000, 1 << 30],
             mirror_trials: 3,
             redact_rounds: 5,
+            plan_steps: 1000,
+            plan_agents: 20,
+            plan_trials: 1,
+            plan_ready_trials: 10,
         }
     }
 }
@@ -217,6 +233,7 @@ fn run(
             "contention" => scenarios::contention::run(&ctx, &mut rec)?,
             "burst" => scenarios::burst::run(&ctx, &mut rec)?,
             "mirror" => scenarios::mirror::run(&ctx, &mut rec)?,
+            "plan" => scenarios::plan::run(&ctx, &mut rec)?,
             _ => unreachable!("checked above"),
         }
         say(format!("{name} took {:.0} s", t.elapsed().as_secs_f64()));

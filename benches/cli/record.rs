@@ -18,6 +18,8 @@ pub enum Record {
     WaitFor(WaitFor),
     Mirror(Mirror),
     Redact(Redact),
+    PlanReady(PlanReady),
+    PlanDrain(PlanDrain),
     End(End),
 }
 
@@ -50,6 +52,15 @@ pub struct Plan {
     pub mirror_sizes: Vec<u64>,
     pub mirror_trials: u32,
     pub redact_rounds: u32,
+    /// Scenario 8 (the plan); absent in records of runs before it existed.
+    #[serde(default)]
+    pub plan_steps: u32,
+    #[serde(default)]
+    pub plan_agents: u32,
+    #[serde(default)]
+    pub plan_trials: u32,
+    #[serde(default)]
+    pub plan_ready_trials: u32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -171,6 +182,38 @@ pub struct Redact {
     pub round: u32,
     pub secs: f64,
     pub redactions: u64,
+}
+
+/// Scenario 8: one `ready` on a fresh plan of `steps` steps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanReady {
+    pub backend: String,
+    pub steps: u32,
+    pub trial: u32,
+    pub wall_ms: f64,
+    pub exit: i32,
+    /// Ready steps it listed.
+    pub listed: u64,
+}
+
+/// Scenario 8: `agents` agents draining a plan of `steps` steps, each looping
+/// `claim --next --wait` and `complete` until `claim --next` exits 6.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanDrain {
+    pub backend: String,
+    pub steps: u32,
+    pub agents: u32,
+    pub trial: u32,
+    /// From the release of the agents to the last one's exit.
+    pub wall_ms: f64,
+    /// Successful `claim --next` calls.
+    pub claims: u64,
+    /// Steps claimed by more than one agent (or twice by one).
+    pub double_claims: u64,
+    /// Steps complete at the end, by a fresh `plan --json`.
+    pub complete: u64,
+    /// Agents whose loop ended other than with exit 6, and failed `complete` calls.
+    pub errors: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -26,6 +26,8 @@ pub struct Figures<'a> {
     pub waits: Vec<&'a WaitFor>,
     pub mirrors: Vec<&'a Mirror>,
     pub redacts: Vec<&'a Redact>,
+    pub plan_ready: Vec<&'a PlanReady>,
+    pub plan_drains: Vec<&'a PlanDrain>,
 }
 
 /// One backend and N of the contention scenario.
@@ -78,6 +80,8 @@ impl<'a> Figures<'a> {
                 Record::WaitFor(x) => f.waits.push(x),
                 Record::Mirror(x) => f.mirrors.push(x),
                 Record::Redact(x) => f.redacts.push(x),
+                Record::PlanReady(x) => f.plan_ready.push(x),
+                Record::PlanDrain(x) => f.plan_drains.push(x),
             }
         }
         f

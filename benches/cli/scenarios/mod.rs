@@ -8,6 +8,7 @@ pub mod contention;
 pub mod inbox;
 pub mod latency;
 pub mod mirror;
+pub mod plan;
 pub mod wait;
 
 use std::fs::File;
