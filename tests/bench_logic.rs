@@ -481,3 +481,44 @@ fn the_slow_tail_of_contention_is_counted_in_whole_second_steps() {
         "{page}"
     );
 }
+
+#[test]
+fn the_plan_section_shows_ready_times_and_the_drain_with_its_double_claims() {
+    let mut records = vec![run_record()];
+    let page = render::render(&records, "r.jsonl");
+    assert!(page.contains("## 8. Plan"), "{page}");
+    assert!(page.contains("Not measured in this run."), "{page}");
+    for (trial, wall_ms) in [(0, 300.0), (1, 200.0), (2, 400.0)] {
+        records.push(Record::PlanReady(PlanReady {
+            backend: "s3".into(),
+            steps: 1000,
+            trial,
+            wall_ms,
+            exit: 0,
+            listed: 20,
+        }));
+    }
+    records.push(Record::PlanDrain(PlanDrain {
+        backend: "s3".into(),
+        steps: 1000,
+        agents: 20,
+        trial: 0,
+        wall_ms: 50_000.0,
+        claims: 1000,
+        double_claims: 0,
+        complete: 1000,
+        errors: vec![],
+    }));
+    let page = render::render(&records, "r.jsonl");
+    assert!(
+        page.contains("| s3 | 1000 | 3 | 200 / 300 / 400 |"),
+        "{page}"
+    );
+    assert!(
+        page.contains("| s3 | 1000 | 20 | 0 | 50.0 | 1000 | 20.0 | 0 | 1000 | none |"),
+        "{page}"
+    );
+    // Records written before the scenario existed still parse.
+    let old = r#"{"kind":"run","started_at":"t","command":"c","mode":"full","plan":{"latency_trials":1,"latency_warmup":0,"contention_ns":[],"contention_trials":0,"burst_senders":0,"burst_messages":0,"burst_trials":0,"inbox_sizes":[],"inbox_trials":[],"wait_trials":0,"wait_delays_ms":[],"mirror_sizes":[],"mirror_trials":0,"redact_rounds":0},"machine":{"cpu":"x","cores":2,"memory_gib":1.0,"kernel":"k","os":"o","rustc":"r","tracecraft":"t","commit":"c","python_tool":"p","python":"p","seaweedfs":"s","loadavg":"0"}}"#;
+    assert_eq!(record::parse(old).unwrap().len(), 1);
+}

@@ -59,8 +59,7 @@ enum Cmd {
         /// A directory for configs, transcripts and fs buckets (emptied by the caller).
         #[arg(long)]
         scratch: PathBuf,
-        /// Only these scenarios (comma-separated: latency,inbox,wait,contention,burst,mirror,inbox-wait,scale).
-        /// Only these scenarios (comma-separated: latency,inbox,wait,contention,burst,mirror,scale).
+        /// Only these scenarios (comma-separated: latency,inbox,wait,contention,burst,mirror,inbox-wait,scale,plan).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
@@ -82,6 +81,7 @@ const SCENARIOS: &[&str] = &[
     "mirror",
     "inbox-wait",
     "scale",
+    "plan",
 ];
 
 fn plan(quick: bool) -> Plan {
@@ -105,6 +105,10 @@ fn plan(quick: bool) -> Plan {
             redact_rounds: 2,
             scale_steps: vec![10, 1000],
             scale_trials: 2,
+            plan_steps: 100,
+            plan_agents: 5,
+            plan_trials: 1,
+            plan_ready_trials: 3,
         }
     } else {
         Plan {
@@ -130,6 +134,10 @@ fn plan(quick: bool) -> Plan {
             redact_rounds: 5,
             scale_steps: vec![10, 1000, 10_000],
             scale_trials: 3,
+            plan_steps: 1000,
+            plan_agents: 20,
+            plan_trials: 1,
+            plan_ready_trials: 10,
         }
     }
 }
@@ -239,6 +247,7 @@ fn run(
             "mirror" => scenarios::mirror::run(&ctx, &mut rec)?,
             "inbox-wait" => scenarios::inbox_wait::run(&ctx, &mut rec)?,
             "scale" => scenarios::scale::run(&ctx, &mut rec)?,
+            "plan" => scenarios::plan::run(&ctx, &mut rec)?,
             _ => unreachable!("checked above"),
         }
         say(format!("{name} took {:.0} s", t.elapsed().as_secs_f64()));

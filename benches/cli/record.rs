@@ -21,6 +21,8 @@ pub enum Record {
     Mirror(Mirror),
     Redact(Redact),
     Scale(Scale),
+    PlanReady(PlanReady),
+    PlanDrain(PlanDrain),
     End(End),
 }
 
@@ -64,6 +66,15 @@ pub struct Plan {
     pub scale_steps: Vec<u32>,
     #[serde(default)]
     pub scale_trials: u32,
+    /// Scenario 8 (the plan); absent in records of runs before it existed.
+    #[serde(default)]
+    pub plan_steps: u32,
+    #[serde(default)]
+    pub plan_agents: u32,
+    #[serde(default)]
+    pub plan_trials: u32,
+    #[serde(default)]
+    pub plan_ready_trials: u32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -202,6 +213,38 @@ pub struct Scale {
     pub exit: i32,
     /// GET, HEAD, PUT, DELETE, LIST.
     pub requests: [u64; 5],
+}
+
+/// Scenario 8: one `ready` on a fresh plan of `steps` steps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanReady {
+    pub backend: String,
+    pub steps: u32,
+    pub trial: u32,
+    pub wall_ms: f64,
+    pub exit: i32,
+    /// Ready steps it listed.
+    pub listed: u64,
+}
+
+/// Scenario 8: `agents` agents draining a plan of `steps` steps, each looping
+/// `claim --next --wait` and `complete` until `claim --next` exits 6.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanDrain {
+    pub backend: String,
+    pub steps: u32,
+    pub agents: u32,
+    pub trial: u32,
+    /// From the release of the agents to the last one's exit.
+    pub wall_ms: f64,
+    /// Successful `claim --next` calls.
+    pub claims: u64,
+    /// Steps claimed by more than one agent (or twice by one).
+    pub double_claims: u64,
+    /// Steps complete at the end, by a fresh `plan --json`.
+    pub complete: u64,
+    /// Agents whose loop ended other than with exit 6, and failed `complete` calls.
+    pub errors: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

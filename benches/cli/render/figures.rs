@@ -29,6 +29,8 @@ pub struct Figures<'a> {
     pub mirrors: Vec<&'a Mirror>,
     pub redacts: Vec<&'a Redact>,
     pub scale: Vec<&'a Scale>,
+    pub plan_ready: Vec<&'a PlanReady>,
+    pub plan_drains: Vec<&'a PlanDrain>,
 }
 
 /// One backend and N of the contention scenario.
@@ -84,6 +86,8 @@ impl<'a> Figures<'a> {
                 Record::Mirror(x) => f.mirrors.push(x),
                 Record::Redact(x) => f.redacts.push(x),
                 Record::Scale(x) => f.scale.push(x),
+                Record::PlanReady(x) => f.plan_ready.push(x),
+                Record::PlanDrain(x) => f.plan_drains.push(x),
             }
         }
         f

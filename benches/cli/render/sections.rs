@@ -18,6 +18,7 @@ pub fn all(out: &mut String, f: &Figures) {
     mirror(out, f);
     inbox_wait(out, f);
     super::scale::section(out, f);
+    plan(out, f);
 }
 
 fn failures_note(out: &mut String, notes: &[String]) {
@@ -471,5 +472,85 @@ fn inbox_wait(out: &mut String, f: &Figures) {
             looks_per_s * idle.listings_per_look as f64,
             idle.listings_per_look
         );
+    }
+}
+
+fn plan(out: &mut String, f: &Figures) {
+    let _ = writeln!(out, "## 8. Plan: `ready` and a drain with `claim --next`\n");
+    let _ = writeln!(
+        out,
+        "A plan of N steps in parallel chains (step i comes after step i − 20) is applied to \
+         a fresh project. `ready` lists the ready steps of the whole plan (one listing of \
+         `steps/`, then the specs, statuses and claims, 32 at a time). Then A agents are \
+         released together, each looping `claim --next --wait` and `complete` until \
+         `claim --next` exits 6 (the plan is complete); a step claimed by two agents counts \
+         as a double claim. Every process is a whole process (2 cores shared with the \
+         server).\n"
+    );
+    if f.plan_ready.is_empty() && f.plan_drains.is_empty() {
+        let _ = writeln!(out, "Not measured in this run.\n");
+        return;
+    }
+    let mut groups: std::collections::BTreeMap<(String, u32), Vec<f64>> = Default::default();
+    let mut failed = 0;
+    for r in &f.plan_ready {
+        if r.exit == 0 {
+            groups
+                .entry((r.backend.clone(), r.steps))
+                .or_default()
+                .push(r.wall_ms);
+        } else {
+            failed += 1;
+        }
+    }
+    if !groups.is_empty() {
+        let _ = writeln!(
+            out,
+            "| backend | steps | `ready` runs | wall (ms) min / median / max |\n|---|---|---|---|"
+        );
+        for ((backend, steps), walls) in &groups {
+            let _ = writeln!(
+                out,
+                "| {backend} | {steps} | {} | {} |",
+                walls.len(),
+                triple_ms(crate::stats::summarize(walls.iter().copied()))
+            );
+        }
+        let _ = writeln!(out);
+    }
+    if failed > 0 {
+        failures_note(out, &[format!("{failed} `ready` run(s) failed")]);
+    }
+    if !f.plan_drains.is_empty() {
+        let _ = writeln!(
+            out,
+            "| backend | steps | agents | trial | wall (s) | claims | claims/s | double claims | complete at the end | errors |\n|---|---|---|---|---|---|---|---|---|---|"
+        );
+        for d in &f.plan_drains {
+            let secs = d.wall_ms / 1000.0;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {:.1} | {} | {:.1} | {} | {} | {} |",
+                d.backend,
+                d.steps,
+                d.agents,
+                d.trial,
+                secs,
+                d.claims,
+                if secs > 0.0 {
+                    d.claims as f64 / secs
+                } else {
+                    0.0
+                },
+                d.double_claims,
+                d.complete,
+                if d.errors.is_empty() {
+                    "none".to_string()
+                } else {
+                    d.errors.join("; ")
+                }
+            );
+        }
+        let _ = writeln!(out);
     }
 }

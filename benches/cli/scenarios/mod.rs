@@ -10,6 +10,7 @@ pub mod inbox_wait;
 pub mod latency;
 pub mod mirror;
 pub mod scale;
+pub mod plan;
 pub mod wait;
 
 use std::fs::File;
