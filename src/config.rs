@@ -61,6 +61,9 @@ pub struct Config {
     /// claims never expire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim_ttl: Option<TtlSetting>,
+    /// `true`: the `stop` and `session-end` hooks mirror the session transcript.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror_sessions: Option<bool>,
     /// Fields written by other versions or the Python tool survive a rewrite.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,

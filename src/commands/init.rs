@@ -88,6 +88,7 @@ pub async fn run(args: InitArgs, p: &Printer) -> anyhow::Result<Outcome> {
         hf_token: args.hf_token.clone(),
         gateway_endpoint: args.gateway_endpoint.clone(),
         claim_ttl: args.claim_ttl.clone().map(TtlSetting::Text),
+        mirror_sessions: None,
         extra: Default::default(),
     };
 

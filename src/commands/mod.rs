@@ -14,13 +14,17 @@ pub mod completions;
 pub mod doctor;
 pub mod handoff;
 pub mod heartbeat;
+pub mod hook;
 pub mod inbox;
 pub mod init;
+pub mod mcp;
 pub mod memory;
+pub mod prime;
 pub mod release;
 pub mod renew;
 pub mod send;
 pub mod session;
+pub mod setup;
 pub mod status;
 pub mod step_status;
 pub mod wait_for;
@@ -29,27 +33,43 @@ pub async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<Outcome> {
     let command = match cli.command {
         Command::Init(args) => return init::run(args, printer).await,
         Command::Completions(args) => return completions::run(args),
+        // The hook loads the config itself: a throttled call must not even open the store.
+        Command::Hook(args) => return Ok(hook::run(args, printer).await),
+        Command::Setup(args) => return setup::run(args, printer),
         other => other,
     };
     let app = App::open(printer).await?;
+    if let Command::Mcp = command {
+        return mcp::run(app).await;
+    }
+    dispatch(&app, command).await
+}
+
+/// Runs a command with an opened [`App`]: what `main` does after loading the config, and
+/// what the MCP server does for each tool call with the App it keeps open.
+pub async fn dispatch(app: &App, command: Command) -> anyhow::Result<Outcome> {
     match command {
-        Command::Agents => agents::run(&app).await,
-        Command::Status(args) => status::run(&app, args).await,
-        Command::Memory(cmd) => memory::run(&app, cmd).await,
-        Command::Send(args) => send::run(&app, args).await,
-        Command::Inbox(args) => inbox::run(&app, args).await,
-        Command::Claim(args) => claim::run(&app, args).await,
-        Command::Complete(args) => complete::run(&app, args).await,
-        Command::Renew(args) => renew::run(&app, args).await,
-        Command::Release(args) => release::run(&app, args).await,
-        Command::Heartbeat(args) => heartbeat::run(&app, args).await,
-        Command::StepStatus(args) => step_status::run(&app, args).await,
-        Command::Handoff(args) => handoff::run(&app, args).await,
-        Command::WaitFor(args) => wait_for::run(&app, args).await,
-        Command::Artifact(cmd) => artifact::run(&app, cmd).await,
-        Command::Doctor => doctor::run(&app).await,
-        Command::Session(cmd) => session::run(&app, cmd).await,
-        Command::Init(_) | Command::Completions(_) => unreachable!("handled above"),
+        Command::Agents => agents::run(app).await,
+        Command::Status(args) => status::run(app, args).await,
+        Command::Memory(cmd) => memory::run(app, cmd).await,
+        Command::Send(args) => send::run(app, args).await,
+        Command::Inbox(args) => inbox::run(app, args).await,
+        Command::Claim(args) => claim::run(app, args).await,
+        Command::Complete(args) => complete::run(app, args).await,
+        Command::Renew(args) => renew::run(app, args).await,
+        Command::Release(args) => release::run(app, args).await,
+        Command::Heartbeat(args) => heartbeat::run(app, args).await,
+        Command::StepStatus(args) => step_status::run(app, args).await,
+        Command::Handoff(args) => handoff::run(app, args).await,
+        Command::WaitFor(args) => wait_for::run(app, args).await,
+        Command::Artifact(cmd) => artifact::run(app, cmd).await,
+        Command::Doctor => doctor::run(app).await,
+        Command::Session(cmd) => session::run(app, cmd).await,
+        Command::Prime(args) => prime::run(app, args).await,
+        Command::Init(_) | Command::Completions(_) | Command::Hook(_) | Command::Setup(_) => Err(
+            crate::outcome::UsageError::new("this command does not run with an open config").into(),
+        ),
+        Command::Mcp => Err(crate::outcome::UsageError::new("the MCP server does not nest").into()),
     }
 }
 
