@@ -35,7 +35,8 @@ pub fn edit(
         return Err(unparsable(path, "JSON", "the top level is not an object"));
     };
     let original = root.clone();
-    let changes = change(root).map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()))?;
+    // Context keeps the usage error in the chain: still exit 2.
+    let changes = change(root).map_err(|e| e.context(path.display().to_string()))?;
     let after = (*root != original || before.is_none()).then(|| {
         let mut text = serde_json::to_string_pretty(&doc).expect("JSON serialises");
         text.push('\n');
