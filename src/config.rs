@@ -65,6 +65,9 @@ pub struct Config {
     /// of seconds. Absent: one hour.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserve_ttl: Option<TtlSetting>,
+    /// `true`: the `stop` and `session-end` hooks mirror the session transcript.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror_sessions: Option<bool>,
     /// Fields written by other versions or the Python tool survive a rewrite.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,

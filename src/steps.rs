@@ -140,7 +140,9 @@ pub async fn read_listed(
             Settled::ReadClaim => keys::claim_step_of(k)
                 .or_else(|| keys::status_step_of(k))
                 .is_some_and(|sid| views.contains_key(sid)),
-            Settled::SkipClaim => keys::status_step_of(k).is_some_and(|sid| views.contains_key(sid)),
+            Settled::SkipClaim => {
+                keys::status_step_of(k).is_some_and(|sid| views.contains_key(sid))
+            }
         })
         .await?;
     for obj in first {

@@ -90,6 +90,7 @@ pub async fn run(args: InitArgs, p: &Printer) -> anyhow::Result<Outcome> {
         gateway_endpoint: args.gateway_endpoint.clone(),
         claim_ttl: args.claim_ttl.clone().map(TtlSetting::Text),
         reserve_ttl: None,
+        mirror_sessions: None,
         extra: Default::default(),
     };
 

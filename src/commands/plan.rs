@@ -80,10 +80,7 @@ async fn add(app: &App, args: PlanAddArgs) -> anyhow::Result<Outcome> {
         .key(crate::keys::step_spec(&spec.id))
         .with("after", &spec.after)
         .with("priority", spec.priority);
-        tokio::join!(
-            app.refresh_presence(None, None),
-            events::record(app, event)
-        );
+        tokio::join!(app.refresh_presence(None, None), events::record(app, event));
     } else {
         app.refresh_presence(None, None).await;
     }
@@ -129,10 +126,7 @@ async fn apply(app: &App, file: &str) -> anyhow::Result<Outcome> {
             .with("added", &applied.added)
             .with("updated", &applied.updated)
             .with("unchanged", applied.unchanged.len());
-        tokio::join!(
-            app.refresh_presence(None, None),
-            events::record(app, event)
-        );
+        tokio::join!(app.refresh_presence(None, None), events::record(app, event));
     }
     app.printer
         .result(applied_line(&applied), &applied_json(&applied));

@@ -23,13 +23,15 @@ pub async fn run(app: &App, args: UnreserveArgs) -> anyhow::Result<Outcome> {
         .with("items", &args.items)
         .with("all", args.all)
         .with("force", args.force);
-    let released = |r: &anyhow::Result<Release>| {
-        matches!(r, Ok(rep) if !rep.released.is_empty() && rep.refused.is_empty() && rep.unknown.is_empty())
-    };
+    let released = |r: &anyhow::Result<Release>| matches!(r, Ok(rep) if !rep.released.is_empty() && rep.refused.is_empty() && rep.unknown.is_empty());
     let report = events::alongside_if(
         app,
         event,
-        async { res.release(&sel, args.force).await.map_err(anyhow::Error::from) },
+        async {
+            res.release(&sel, args.force)
+                .await
+                .map_err(anyhow::Error::from)
+        },
         released,
     )
     .await?;

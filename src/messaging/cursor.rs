@@ -77,6 +77,28 @@ pub async fn save_cursor(
     start: Stored,
     streams: &[(&str, Vec<String>); 2],
 ) -> anyhow::Result<Stored> {
+    save(app, key, start, streams, true).await
+}
+
+/// [`save_cursor`] for a reader that showed only some of the new messages (the newest few,
+/// as `prime` and the hooks do): the keys given are marked seen, and the watermark does not
+/// trail behind the newest key, so the messages not shown stay new.
+pub async fn save_seen_only(
+    app: &App,
+    key: &str,
+    start: Stored,
+    streams: &[(&str, Vec<String>); 2],
+) -> anyhow::Result<Stored> {
+    save(app, key, start, streams, false).await
+}
+
+async fn save(
+    app: &App,
+    key: &str,
+    start: Stored,
+    streams: &[(&str, Vec<String>); 2],
+    trail: bool,
+) -> anyhow::Result<Stored> {
     let caps = app.store.capabilities();
     let ours = [start.cursor.direct.clone(), start.cursor.broadcast.clone()];
     let mut current = if caps.compare_and_swap {
@@ -86,7 +108,12 @@ pub async fn save_cursor(
     };
     let mut attempt = 1;
     loop {
-        let now_ns = time::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
+        // A clock of 0 never moves the watermark to trail the newest key.
+        let now_ns = if trail {
+            time::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
+        } else {
+            0
+        };
         let mut next = current.cursor.clone();
         next.direct = advance(&next.direct, &ours[0], &streams[0].1, streams[0].0, now_ns);
         next.broadcast = advance(

@@ -67,7 +67,8 @@ pub async fn send(app: &App, out: Outgoing) -> anyhow::Result<Sent> {
         extra: Default::default(),
     };
     if let Some(kind) = out.kind {
-        doc.extra.insert("kind".into(), serde_json::Value::String(kind));
+        doc.extra
+            .insert("kind".into(), serde_json::Value::String(kind));
     }
     let ts = time::ts_ns(now);
     let mode = create_mode(app);

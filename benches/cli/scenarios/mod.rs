@@ -9,8 +9,8 @@ pub mod inbox;
 pub mod inbox_wait;
 pub mod latency;
 pub mod mirror;
-pub mod scale;
 pub mod plan;
+pub mod scale;
 pub mod wait;
 
 use std::fs::File;

@@ -1,0 +1,477 @@
+//! The MCP server of contract section 11 (`tracecraft mcp`), on the official Rust SDK
+//! (`rmcp`) over stdio. A tool is a thin mapping to a command: its arguments become the
+//! command's own command-line words, which clap parses exactly as on the command line,
+//! and the command runs through [`commands::dispatch`] with its output captured
+//! ([`output::capture`]). The result is the command's `--json` object; a refusal or an
+//! error is a tool error carrying its `Error:` text. Adding a tool is one [`Tool`] entry
+//! in [`TOOLS`]: a name, a short description (agents pay for every token of it), its
+//! arguments, and the function that turns them into words.
+//!
+//! One process serves many calls: the config and the store client are opened once.
+//! Nothing but the protocol goes to stdout.
+
+use std::rc::Rc;
+
+use anyhow::Context;
+use tokio::sync::{mpsc, oneshot};
+
+use clap::Parser;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    InitializeResult, JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::cli::Cli;
+use crate::commands;
+use crate::outcome;
+use crate::output;
+
+/// One argument of a tool: its name, JSON type, whether it is required, and a few words.
+type Arg = (&'static str, &'static str, bool, &'static str);
+
+/// A tool: the command it runs is whatever `words` makes of the arguments.
+pub struct Tool {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub args: &'static [Arg],
+    pub words: fn(&mut Words) -> Result<(), String>,
+}
+
+/// The tools, in the order `tools/list` gives them.
+pub const TOOLS: &[Tool] = &[
+    Tool {
+        name: "status",
+        description: "Agents, steps, mailboxes and sessions of the project.",
+        args: &[],
+        words: |w| w.verb(&["status"]),
+    },
+    Tool {
+        name: "prime",
+        description: "Who you are, your claims, unread messages: what to know when (re)starting.",
+        args: &[],
+        words: |w| w.verb(&["prime"]),
+    },
+    Tool {
+        name: "claim",
+        description: "Claim a step (or the next ready one) atomically; error if someone holds it.",
+        args: &[
+            ("step", "string", false, "step id"),
+            (
+                "next",
+                "boolean",
+                false,
+                "claim the next ready step instead",
+            ),
+            (
+                "label",
+                "string",
+                false,
+                "with next: only steps with this label",
+            ),
+            ("ttl", "string", false, "lease, e.g. 10m"),
+        ],
+        words: |w| {
+            w.verb(&["claim"])?;
+            match (w.has("step"), w.flag("next")) {
+                (true, false) => w.positional("step")?,
+                (false, true) => {
+                    w.switch("next", "--next");
+                    w.option("label", "--label")?;
+                }
+                _ => return Err("give exactly one of `step` and `next: true`".into()),
+            }
+            w.option("ttl", "--ttl")
+        },
+    },
+    Tool {
+        name: "complete",
+        description: "Finish a step you hold and write its handoff.",
+        args: &[
+            ("step", "string", true, "step id"),
+            ("note", "string", false, "for whoever picks up next"),
+            ("to", "string", false, "hand off to this agent"),
+            (
+                "next_action",
+                "string",
+                false,
+                "what the next agent should do",
+            ),
+            (
+                "status",
+                "string",
+                false,
+                "complete (default), blocked or needs_review",
+            ),
+        ],
+        words: |w| {
+            w.verb(&["complete"])?;
+            w.option("note", "--note")?;
+            w.option("to", "--to")?;
+            w.option("next_action", "--next-action")?;
+            match w.text("status")?.as_deref() {
+                None | Some("complete") => {}
+                Some("blocked") => w.word("--blocked"),
+                Some("needs_review") => w.word("--needs-review"),
+                Some(other) => return Err(format!("unknown status '{other}'")),
+            }
+            w.positional("step")
+        },
+    },
+    Tool {
+        name: "release",
+        description: "Give a step back so another agent can claim it.",
+        args: &[("step", "string", true, "step id")],
+        words: |w| {
+            w.verb(&["release"])?;
+            w.positional("step")
+        },
+    },
+    Tool {
+        name: "renew",
+        description: "Extend your leases (all of them without steps).",
+        args: &[
+            ("steps", "array", false, "step ids"),
+            ("ttl", "string", false, "new lease, e.g. 10m"),
+        ],
+        words: |w| {
+            w.verb(&["renew"])?;
+            w.option("ttl", "--ttl")?;
+            w.positionals("steps")
+        },
+    },
+    Tool {
+        name: "send",
+        description: "Message an agent, or everyone with to=_broadcast.",
+        args: &[
+            ("to", "string", true, "agent id or _broadcast"),
+            ("message", "string", true, "text"),
+            ("step", "string", false, "the step it is about"),
+        ],
+        words: |w| {
+            w.verb(&["send"])?;
+            w.option("step", "--step")?;
+            w.positional("to")?;
+            w.positional("message")
+        },
+    },
+    Tool {
+        name: "inbox",
+        description: "Your new messages, marked read; all: true for every message.",
+        args: &[("all", "boolean", false, "every message, not only new ones")],
+        words: |w| {
+            if w.flag("all") {
+                w.verb(&["inbox"])
+            } else {
+                w.verb(&["inbox", "--new"])
+            }
+        },
+    },
+    Tool {
+        name: "memory_get",
+        description: "Read a shared memory key (dotted, e.g. design.api).",
+        args: &[("key", "string", true, "dotted key")],
+        words: |w| {
+            w.verb(&["memory", "get"])?;
+            w.positional("key")
+        },
+    },
+    Tool {
+        name: "memory_set",
+        description: "Set a shared memory key.",
+        args: &[
+            ("key", "string", true, "dotted key"),
+            ("value", "string", true, "value"),
+        ],
+        words: |w| {
+            w.verb(&["memory", "set"])?;
+            w.positional("key")?;
+            w.positional("value")
+        },
+    },
+    Tool {
+        name: "handoff",
+        description: "A step's handoff record: note, next action, changed files.",
+        args: &[("step", "string", true, "step id")],
+        words: |w| {
+            w.verb(&["handoff"])?;
+            w.positional("step")
+        },
+    },
+];
+
+/// Tool arguments turned into command-line words: options first, then `--`, then the
+/// positionals, so a value starting with `-` is never read as a flag.
+pub struct Words<'a> {
+    args: &'a JsonObject,
+    verb: Vec<String>,
+    options: Vec<String>,
+    positionals: Vec<String>,
+}
+
+impl<'a> Words<'a> {
+    pub fn new(args: &'a JsonObject) -> Words<'a> {
+        Words {
+            args,
+            verb: Vec::new(),
+            options: Vec::new(),
+            positionals: Vec::new(),
+        }
+    }
+
+    pub fn verb(&mut self, words: &[&str]) -> Result<(), String> {
+        self.verb = words.iter().map(|w| w.to_string()).collect();
+        Ok(())
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.args.get(key).is_some_and(|v| !v.is_null())
+    }
+
+    pub fn flag(&self, key: &str) -> bool {
+        self.args.get(key).and_then(Value::as_bool).unwrap_or(false)
+    }
+
+    /// A scalar argument as text (`None` when absent or null).
+    pub fn text(&self, key: &str) -> Result<Option<String>, String> {
+        match self.args.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(v.to_string())),
+            Some(_) => Err(format!("`{key}` must be a string")),
+        }
+    }
+
+    pub fn word(&mut self, word: &str) {
+        self.options.push(word.to_string());
+    }
+
+    pub fn switch(&mut self, key: &str, flag: &str) {
+        if self.flag(key) {
+            self.word(flag);
+        }
+    }
+
+    pub fn option(&mut self, key: &str, flag: &str) -> Result<(), String> {
+        if let Some(value) = self.text(key)? {
+            self.options.push(flag.to_string());
+            self.options.push(value);
+        }
+        Ok(())
+    }
+
+    pub fn positional(&mut self, key: &str) -> Result<(), String> {
+        let value = self
+            .text(key)?
+            .ok_or_else(|| format!("`{key}` is required"))?;
+        self.positionals.push(value);
+        Ok(())
+    }
+
+    pub fn positionals(&mut self, key: &str) -> Result<(), String> {
+        match self.args.get(key) {
+            None | Some(Value::Null) => Ok(()),
+            Some(Value::Array(items)) => {
+                for item in items {
+                    let text = item
+                        .as_str()
+                        .ok_or_else(|| format!("`{key}` must be a list of strings"))?;
+                    self.positionals.push(text.to_string());
+                }
+                Ok(())
+            }
+            Some(_) => Err(format!("`{key}` must be a list of strings")),
+        }
+    }
+
+    /// The whole command line, program name and `--json` first.
+    pub fn argv(self) -> Vec<String> {
+        let mut argv = vec!["tracecraft".to_string(), "--json".to_string()];
+        argv.extend(self.verb);
+        argv.extend(self.options);
+        if !self.positionals.is_empty() {
+            argv.push("--".into());
+            argv.extend(self.positionals);
+        }
+        argv
+    }
+}
+
+/// The command line a tool call runs; an `Err` is the tool error to return.
+pub fn command_line(tool: &Tool, args: &JsonObject) -> Result<Vec<String>, String> {
+    let mut words = Words::new(args);
+    (tool.words)(&mut words)?;
+    Ok(words.argv())
+}
+
+fn schema(args: &[Arg]) -> JsonObject {
+    let properties: serde_json::Map<String, Value> = args
+        .iter()
+        .map(|(name, kind, _, description)| {
+            let mut p = json!({"type": kind, "description": description});
+            if *kind == "array" {
+                p["items"] = json!({"type": "string"});
+            }
+            (name.to_string(), p)
+        })
+        .collect();
+    let required: Vec<&str> = args.iter().filter(|a| a.2).map(|a| a.0).collect();
+    let mut schema = json!({"type": "object", "properties": properties});
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    match schema {
+        Value::Object(map) => map,
+        _ => unreachable!("built as an object"),
+    }
+}
+
+/// A tool call handed to the worker, and where its answer goes.
+type Job = (
+    String,
+    JsonObject,
+    oneshot::Sender<Result<CallToolResult, McpError>>,
+);
+
+/// The protocol side: every call is handed to the worker thread that owns the App, so the
+/// futures rmcp asks for stay `Send` while the commands' own futures need not be.
+#[derive(Clone)]
+struct Server {
+    jobs: mpsc::UnboundedSender<Job>,
+    /// Said once at initialisation: who the tools act as.
+    instructions: String,
+}
+
+/// Runs the commands on a thread of their own (a current-thread runtime with a `LocalSet`,
+/// as the command line runs them), several calls at once, with the App opened once.
+fn worker(app: App) -> std::io::Result<mpsc::UnboundedSender<Job>> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("tracecraft-mcp".into())
+        .spawn(move || {
+            let app = Rc::new(app);
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&runtime, async move {
+                while let Some((name, args, reply)) = rx.recv().await {
+                    let app = Rc::clone(&app);
+                    tokio::task::spawn_local(async move {
+                        let _ = reply.send(call(&app, &name, &args).await);
+                    });
+                }
+            });
+        })?;
+    Ok(tx)
+}
+
+async fn call(app: &App, name: &str, args: &JsonObject) -> Result<CallToolResult, McpError> {
+    {
+        let tool = TOOLS
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| McpError::invalid_params(format!("unknown tool '{name}'"), None))?;
+        let argv = match command_line(tool, args) {
+            Ok(argv) => argv,
+            Err(message) => return Ok(tool_error(&message, None)),
+        };
+        let cli = match Cli::try_parse_from(&argv) {
+            Ok(cli) => cli,
+            Err(e) => return Ok(tool_error(e.render().to_string().trim(), None)),
+        };
+        let (code, captured) = output::capture(async {
+            match commands::dispatch(app, cli.command).await {
+                Ok(outcome) => outcome.code(),
+                Err(err) => outcome::report(&app.printer, &err),
+            }
+        })
+        .await;
+        let json = captured.json();
+        if code == 0 {
+            let json = json.unwrap_or_else(|| json!({}));
+            let mut result = CallToolResult::success(vec![ContentBlock::text(json.to_string())]);
+            result.structured_content = Some(json);
+            Ok(result)
+        } else {
+            let text = captured.error_text();
+            let text = if text.is_empty() {
+                format!("{name} failed (exit {code})")
+            } else {
+                text
+            };
+            Ok(tool_error(&text, json))
+        }
+    }
+}
+
+fn tool_error(text: &str, json: Option<Value>) -> CallToolResult {
+    let mut result = CallToolResult::error(vec![ContentBlock::text(format!("Error: {text}"))]);
+    result.structured_content = json;
+    result
+}
+
+impl ServerHandler for Server {
+    fn get_info(&self) -> InitializeResult {
+        InitializeResult::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("tracecraft", env!("CARGO_PKG_VERSION")))
+            .with_instructions(self.instructions.clone())
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let tools = TOOLS
+            .iter()
+            .map(|t| rmcp::model::Tool::new(t.name, t.description, schema(t.args)))
+            .collect();
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let args = request.arguments.unwrap_or_default();
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send((request.name.to_string(), args, reply))
+            .map_err(|_| McpError::internal_error("the command worker has stopped", None))?;
+        answer
+            .await
+            .map_err(|_| McpError::internal_error("the command worker dropped the call", None))?
+            .map(Into::into)
+    }
+}
+
+/// Serves until the client closes stdin. Every command's printer speaks JSON and keeps
+/// quiet; its lines are captured, never written.
+pub async fn serve(mut app: App) -> anyhow::Result<()> {
+    app.printer.json = true;
+    app.printer.quiet = true;
+    let instructions = format!(
+        "Coordination tools of tracecraft, acting as agent {} in project {}.",
+        app.agent(),
+        app.config.project
+    );
+    let server = Server {
+        jobs: worker(app).context("cannot start the MCP command worker")?,
+        instructions,
+    };
+    let running = server
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| anyhow::anyhow!("MCP initialisation failed: {e}"))?;
+    running.waiting().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "mcp/tests.rs"]
+mod tests;
