@@ -157,3 +157,17 @@ fn foreign_watermarks_and_keys_are_ignored() {
     let part = advance(&stored, &CursorPart::default(), &[], P, NOW);
     assert_eq!(part, CursorPart::default());
 }
+
+#[test]
+fn marking_a_few_shown_adds_them_to_seen_without_moving_the_watermark() {
+    let old = key(NOW - 2 * HORIZON_NS, 1);
+    let part = advance(
+        &CursorPart::default(),
+        &CursorPart::default(),
+        std::slice::from_ref(&old),
+        P,
+        0,
+    );
+    assert_eq!(part.watermark, None);
+    assert_eq!(part.seen, [old]);
+}
