@@ -150,6 +150,34 @@ fn session_start_injects_the_block_and_marks_what_it_showed_read() {
 }
 
 #[test]
+fn session_start_marks_only_the_messages_it_showed_and_the_rest_come_next() {
+    for p in Project::all() {
+        let k = p.kind;
+        for n in 1..=7 {
+            ok(&p.run("bob", &["send", "alice", &format!("note {n}")]));
+        }
+        let start = claude_payload(&p, "SessionStart", json!({"source": "startup"}));
+        let answer = hook_json(&p, "alice", &["session-start"], &start).expect("block");
+        let text = context(&answer, "SessionStart");
+        assert!(
+            text.contains("note 7") && !text.contains("note 2"),
+            "{k:?}: {text}"
+        );
+        assert_eq!(unread(&p, "alice"), 2, "{k:?}");
+        let post = claude_payload(&p, "PostToolUse", json!({"tool_name": "Edit"}));
+        let answer =
+            hook_json(&p, "alice", &["post-tool-use", "--every", "0"], &post).expect("news");
+        let text = context(&answer, "PostToolUse");
+        assert!(
+            text.contains("bob: note 1") && text.contains("bob: note 2"),
+            "{k:?}: {text}"
+        );
+        assert!(!text.contains("note 3"), "{k:?}: {text}");
+        assert_eq!(unread(&p, "alice"), 0, "{k:?}");
+    }
+}
+
+#[test]
 fn new_messages_are_injected_exactly_once_through_the_inbox_cursor() {
     for p in Project::all() {
         let k = p.kind;
