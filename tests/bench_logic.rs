@@ -522,3 +522,62 @@ fn the_plan_section_shows_ready_times_and_the_drain_with_its_double_claims() {
     let old = r#"{"kind":"run","started_at":"t","command":"c","mode":"full","plan":{"latency_trials":1,"latency_warmup":0,"contention_ns":[],"contention_trials":0,"burst_senders":0,"burst_messages":0,"burst_trials":0,"inbox_sizes":[],"inbox_trials":[],"wait_trials":0,"wait_delays_ms":[],"mirror_sizes":[],"mirror_trials":0,"redact_rounds":0},"machine":{"cpu":"x","cores":2,"memory_gib":1.0,"kernel":"k","os":"o","rustc":"r","tracecraft":"t","commit":"c","python_tool":"p","python":"p","seaweedfs":"s","loadavg":"0"}}"#;
     assert_eq!(record::parse(old).unwrap().len(), 1);
 }
+
+fn scale_row(steps: u32, command: &str, phase: &str, wall_ms: f64, requests: [u64; 5]) -> Record {
+    Record::Scale(Scale {
+        backend: "s3".into(),
+        steps,
+        command: command.into(),
+        phase: phase.into(),
+        trial: 0,
+        wall_ms,
+        rss_kib: Some(20 * 1024),
+        exit: 0,
+        requests,
+    })
+}
+
+#[test]
+fn the_scale_section_judges_targets_and_prices_an_agent_hour() {
+    let mut records = Vec::new();
+    for steps in [10, 10_000] {
+        for phase in ["cold", "warm"] {
+            records.push(scale_row(steps, "heartbeat", phase, 10.0, [3, 0, 3, 0, 1]));
+            records.push(scale_row(
+                steps,
+                "inbox --new",
+                phase,
+                10.0,
+                [1, 0, 0, 0, 2],
+            ));
+            let scan_lists = if steps == 10 { 2 } else { 21 };
+            records.push(scale_row(
+                steps,
+                "heartbeat (scan)",
+                phase,
+                50.0,
+                [3, 0, 4, 1, scan_lists],
+            ));
+        }
+        records.push(scale_row(steps, "status", "warm", 300.0, [0, 0, 0, 0, 4]));
+    }
+    let page = render::render(&records, "x.jsonl");
+    assert!(page.contains("## 8. Cost at scale"), "{page}");
+    assert!(
+        page.contains("| `heartbeat` at 10000 steps within 1.5× of 10 steps, same requests | 10.0 ms vs 10.0 ms (1.00×); 3 GET · 3 PUT · 1 LIST vs 3 GET · 3 PUT · 1 LIST | yes |"),
+        "{page}"
+    );
+    assert!(
+        page.contains(
+            "| warm `status` at 10000 steps: 0 GETs, under 500 ms | 300 ms, 0 GET | yes |"
+        ),
+        "{page}"
+    );
+    // 54 × heartbeat + 6 × scan + 60 × inbox at 10 steps: GET 162+18+60 = 240;
+    // PUT 162+24 = 186; DELETE 6; LIST 54+12+120 = 186.
+    // $ = 240/1000 × 0.0004 + 372/1000 × 0.005 = 0.000096 + 0.00186.
+    assert!(
+        page.contains("| 10 | 240 | 186 | 6 | 186 | $0.0020 | $0.047 |"),
+        "{page}"
+    );
+}
