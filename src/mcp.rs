@@ -41,6 +41,9 @@ pub struct Tool {
     pub words: fn(&mut Words) -> Result<(), String>,
 }
 
+/// The tool whose command prints JSON Lines; its result is `{"events": [...]}`.
+const LINES_TOOL: &str = "log";
+
 /// The tools, in the order `tools/list` gives them.
 pub const TOOLS: &[Tool] = &[
     Tool {
@@ -150,10 +153,16 @@ pub const TOOLS: &[Tool] = &[
             ("to", "string", true, "agent id or _broadcast"),
             ("message", "string", true, "text"),
             ("step", "string", false, "the step it is about"),
+            ("thread", "string", false, "conversation name"),
+            ("reply_to", "string", false, "id of the message answered"),
+            ("ack", "boolean", false, "ask the recipient to acknowledge"),
         ],
         words: |w| {
             w.verb(&["send"])?;
             w.option("step", "--step")?;
+            w.option("thread", "--thread")?;
+            w.option("reply_to", "--reply-to")?;
+            w.switch("ack", "--ack");
             w.positional("to")?;
             w.positional("message")
         },
@@ -199,6 +208,129 @@ pub const TOOLS: &[Tool] = &[
         words: |w| {
             w.verb(&["handoff"])?;
             w.positional("step")
+        },
+    },
+    Tool {
+        name: "ready",
+        description: "Plan steps ready to claim, most urgent first.",
+        args: &[("label", "string", false, "only steps with this label")],
+        words: |w| {
+            w.verb(&["ready"])?;
+            w.option("label", "--label")
+        },
+    },
+    Tool {
+        name: "plan",
+        description: "The plan: steps in dependency order with status and holder.",
+        args: &[("label", "string", false, "only steps with this label")],
+        words: |w| {
+            w.verb(&["plan", "show"])?;
+            w.option("label", "--label")
+        },
+    },
+    Tool {
+        name: "reserve",
+        description: "Reserve paths (globs) before editing; error names the holder.",
+        args: &[
+            (
+                "patterns",
+                "array",
+                true,
+                "repository-relative paths or globs",
+            ),
+            ("ttl", "string", false, "e.g. 1h"),
+            ("shared", "boolean", false, "coexist with other shared ones"),
+            ("reason", "string", false, "why"),
+            ("step", "string", false, "the step it is for"),
+        ],
+        words: |w| {
+            w.verb(&["reserve"])?;
+            w.option("ttl", "--ttl")?;
+            w.switch("shared", "--shared");
+            w.option("reason", "--reason")?;
+            w.option("step", "--step")?;
+            w.positionals("patterns")
+        },
+    },
+    Tool {
+        name: "unreserve",
+        description: "Release your reservations by id or pattern, or all.",
+        args: &[
+            ("items", "array", false, "reservation ids or patterns"),
+            ("all", "boolean", false, "every reservation you hold"),
+        ],
+        words: |w| {
+            w.verb(&["unreserve"])?;
+            w.switch("all", "--all");
+            w.positionals("items")
+        },
+    },
+    Tool {
+        name: "reservations",
+        description: "Live path reservations (those covering path, or yours).",
+        args: &[
+            ("path", "string", false, "only those covering this path"),
+            ("mine", "boolean", false, "only yours"),
+        ],
+        words: |w| {
+            w.verb(&["reservations"])?;
+            w.switch("mine", "--mine");
+            if w.has("path") {
+                w.positional("path")?;
+            }
+            Ok(())
+        },
+    },
+    Tool {
+        name: "reply",
+        description: "Answer a message (id or unique suffix) in its thread.",
+        args: &[
+            ("id", "string", true, "message id"),
+            ("message", "string", true, "text"),
+            ("ack", "boolean", false, "ask for an acknowledgement"),
+        ],
+        words: |w| {
+            w.verb(&["reply"])?;
+            w.switch("ack", "--ack");
+            w.positional("id")?;
+            w.positional("message")
+        },
+    },
+    Tool {
+        name: "ack",
+        description: "Acknowledge messages that asked for it.",
+        args: &[("ids", "array", true, "message ids")],
+        words: |w| {
+            w.verb(&["ack"])?;
+            w.positionals("ids")
+        },
+    },
+    Tool {
+        name: "thread",
+        description: "A conversation, oldest first.",
+        args: &[("thread", "string", true, "thread name")],
+        words: |w| {
+            w.verb(&["thread"])?;
+            w.positional("thread")
+        },
+    },
+    Tool {
+        name: "log",
+        description: "Who did what: the event log, oldest first.",
+        args: &[
+            ("since", "string", false, "e.g. 1h or an ISO time"),
+            ("agent", "string", false, "only this agent"),
+            ("step", "string", false, "only this step"),
+            ("type", "string", false, "only this event type"),
+            ("limit", "integer", false, "the newest N"),
+        ],
+        words: |w| {
+            w.verb(&["log"])?;
+            w.option("since", "--since")?;
+            w.option("agent", "--agent")?;
+            w.option("step", "--step")?;
+            w.option("type", "--type")?;
+            w.option("limit", "--limit")
         },
     },
 ];
@@ -390,7 +522,12 @@ async fn call(app: &App, name: &str, args: &JsonObject) -> Result<CallToolResult
             }
         })
         .await;
-        let json = captured.json();
+        // `log` prints JSON Lines: its result gathers them.
+        let json = if name == LINES_TOOL {
+            Some(json!({"events": captured.json_lines()}))
+        } else {
+            captured.json()
+        };
         if code == 0 {
             let json = json.unwrap_or_else(|| json!({}));
             let mut result = CallToolResult::success(vec![ContentBlock::text(json.to_string())]);

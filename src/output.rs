@@ -74,6 +74,15 @@ pub struct Captured {
 impl Captured {
     /// The last line on stdout that is a JSON object: the command's `--json` result (or
     /// its refusal).
+    /// Every JSON object printed, in order: the records of a JSON Lines command (`log`).
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(serde_json::Value::is_object)
+            .collect()
+    }
+
     pub fn json(&self) -> Option<serde_json::Value> {
         self.stdout
             .iter()

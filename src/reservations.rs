@@ -80,7 +80,8 @@ pub enum Reserve {
     /// All patterns granted; `renewed` when it refreshed the caller's identical
     /// reservation instead of adding one.
     Granted {
-        reservation: Reservation,
+        /// Boxed: a reservation is much larger than a refusal's list.
+        reservation: Box<Reservation>,
         renewed: bool,
     },
     /// Nothing written: these stand in the way.
@@ -217,7 +218,7 @@ impl<'a> Reservations<'a> {
             Plan::Write {
                 next,
                 result: Reserve::Granted {
-                    reservation,
+                    reservation: Box::new(reservation),
                     renewed,
                 },
                 landed: Box::new(move |index| index.reservations.contains(&mine)),

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::process::Stdio;
 
 use serde_json::{Value, json};
-use support::cli::{Project, announce};
+use support::cli::{Project, announce, ok as run_ok};
 
 /// The SDK's Python, or `None` (with a printed reason) outside CI.
 fn python() -> Option<String> {
@@ -179,5 +179,73 @@ fn the_official_python_sdk_initialises_lists_tools_and_calls_them() {
         // Releasing a step one does not hold is a refusal, as on the command line.
         assert!(err(12).starts_with("Error: "), "{k:?}");
         assert_eq!(ok(13)["agent"], "bob", "{k:?}");
+    }
+}
+
+/// The tools of the work graph, path reservations and conversations run their commands
+/// too: `ready` and `claim {next: true}` on a plan, `reserve` refused against another
+/// agent's reservation, `reply`, `ack`, `thread` and `log`.
+#[test]
+fn plan_reservation_and_conversation_tools_run_their_commands() {
+    let Some(python) = python() else { return };
+    for p in Project::all() {
+        let k = p.kind;
+        run_ok(&p.run("alice", &["plan", "add", "design", "--priority", "1"]));
+        run_ok(&p.run("alice", &["plan", "add", "build", "--after", "design"]));
+        let calls = json!([
+            {"server": 0, "tool": "ready", "args": {}},
+            {"server": 0, "tool": "claim", "args": {"next": true, "ttl": "10m"}},
+            {"server": 1, "tool": "claim", "args": {"next": true}},
+            {"server": 0, "tool": "plan", "args": {}},
+            {"server": 0, "tool": "reserve", "args": {"patterns": ["src/api.rs"], "reason": "refactor"}},
+            {"server": 1, "tool": "reserve", "args": {"patterns": ["src/*.rs"]}},
+            {"server": 1, "tool": "reservations", "args": {}},
+            {"server": 0, "tool": "send", "args": {"to": "bob", "message": "which port?", "thread": "ports", "ack": true}},
+            {"server": 1, "tool": "inbox", "args": {}},
+            {"server": 1, "tool": "thread", "args": {"thread": "ports"}},
+            {"server": 0, "tool": "unreserve", "args": {"all": true}},
+            {"server": 0, "tool": "log", "args": {"type": "reserve"}},
+        ]);
+        let report = drive(&python, &p, &["alice", "bob"], calls);
+        let calls = report["calls"].as_array().unwrap();
+        let ok = |i: usize| -> &Value {
+            assert!(
+                !calls[i]["is_error"].as_bool().unwrap(),
+                "{k:?} call {i}: {}",
+                calls[i]
+            );
+            &calls[i]["structured"]
+        };
+        let err = |i: usize| -> &str {
+            assert!(
+                calls[i]["is_error"].as_bool().unwrap(),
+                "{k:?} call {i}: {}",
+                calls[i]
+            );
+            calls[i]["text"].as_str().unwrap()
+        };
+        assert_eq!(ok(0)["ready"][0]["id"], "design", "{k:?}");
+        assert_eq!(ok(1)["step"], "design", "{k:?}: {}", calls[1]);
+        assert_eq!(ok(1)["next"], true, "{k:?}");
+        // Nothing else is ready while design is held: exit 3, a tool error.
+        assert!(err(2).starts_with("Error: "), "{k:?}");
+        assert_eq!(
+            p.json("steps/design/claim.json").unwrap()["agent"],
+            "alice",
+            "{k:?}"
+        );
+        let steps = ok(3)["steps"].as_array().unwrap();
+        assert_eq!(steps.len(), 2, "{k:?}");
+        assert_eq!(ok(4)["reserved"], true, "{k:?}");
+        let refused = err(5);
+        assert!(refused.contains("alice"), "{k:?}: {refused}");
+        assert_eq!(ok(6)["reservations"].as_array().unwrap().len(), 1, "{k:?}");
+        assert_eq!(ok(7)["thread"], "ports", "{k:?}");
+        assert_eq!(ok(8)["messages"][0]["ack_required"], true, "{k:?}");
+        assert_eq!(ok(9)["count"], 1, "{k:?}");
+        assert_eq!(ok(10)["released"].as_array().unwrap().len(), 1, "{k:?}");
+        let events = ok(11)["events"].as_array().unwrap();
+        assert_eq!(events.len(), 1, "{k:?}: {events:?}");
+        assert_eq!(events[0]["agent"], "alice", "{k:?}");
     }
 }

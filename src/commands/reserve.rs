@@ -77,7 +77,7 @@ pub async fn run(app: &App, args: ReserveArgs) -> anyhow::Result<Outcome> {
             );
             let live = Live {
                 standing: Standing::Leased { left: ttl },
-                reservation,
+                reservation: *reservation,
             };
             let mut json = live_json(&live);
             json["reserved"] = json!(true);

@@ -65,6 +65,24 @@ fn every_tool_line_parses_as_the_command_line() {
         ("memory_get", json!({"key": "k"})),
         ("memory_set", json!({"key": "k", "value": "v"})),
         ("handoff", json!({"step": "a"})),
+        ("ready", json!({"label": "api"})),
+        ("plan", json!({})),
+        (
+            "reserve",
+            json!({"patterns": ["src/*.rs"], "ttl": "1h", "shared": true, "reason": "r"}),
+        ),
+        ("unreserve", json!({"items": ["1a2b3c4d"]})),
+        ("reservations", json!({"path": "src/a.rs", "mine": true})),
+        (
+            "reply",
+            json!({"id": "1a2b3c4d", "message": "yes", "ack": true}),
+        ),
+        ("ack", json!({"ids": ["1a2b3c4d", "9f8e7d6c"]})),
+        ("thread", json!({"thread": "ports"})),
+        (
+            "log",
+            json!({"since": "1h", "agent": "bob", "type": "claim", "limit": 5}),
+        ),
     ];
     let count = cases.len();
     for (tool, args) in cases {

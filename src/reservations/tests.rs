@@ -129,7 +129,7 @@ async fn reserve(store: &Fake, who: &str, req: Request) -> Reserve {
 
 fn granted(r: Reserve) -> Reservation {
     match r {
-        Reserve::Granted { reservation, .. } => reservation,
+        Reserve::Granted { reservation, .. } => *reservation,
         Reserve::Refused(b) => panic!("refused by {:?}", b[0].holder.reservation),
     }
 }
