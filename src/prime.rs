@@ -61,8 +61,10 @@ pub struct Prime {
     pub unread: Read,
     /// Ready steps, top five (section 10); `None` until the work graph exists.
     pub ready: Option<Vec<Item>>,
-    /// The agent's path reservations (section 12); `None` until they exist.
+    /// The agent's path reservations (section 12).
     pub reservations: Option<Vec<Item>>,
+    /// Messages that asked the agent to acknowledge them and await it (section 13).
+    pub acks: Option<Vec<Item>>,
 }
 
 /// Reads everything the block needs, concurrently: presence, own claims, unread messages
@@ -78,7 +80,7 @@ pub async fn gather(app: &App) -> anyhow::Result<Prime> {
         app.save_cache(&mut cache);
         anyhow::Ok(found.held)
     };
-    let (presence, held, unread, ready, reservations) = tokio::join!(
+    let (presence, held, unread, ready, reservations, acks) = tokio::join!(
         app.presence(),
         held,
         mailbox::read(
@@ -90,6 +92,7 @@ pub async fn gather(app: &App) -> anyhow::Result<Prime> {
         ),
         ready_steps(app),
         own_reservations(app),
+        pending_acks(app),
     );
     let mut claims: Vec<HeldClaim> = held?
         .into_iter()
@@ -111,6 +114,7 @@ pub async fn gather(app: &App) -> anyhow::Result<Prime> {
         unread: unread?,
         ready: ready?,
         reservations: reservations?,
+        acks: acks?,
     })
 }
 
@@ -143,13 +147,44 @@ async fn ready_steps(app: &App) -> anyhow::Result<Option<Vec<Item>>> {
     ))
 }
 
-/// The agent's own live path reservations (one read of the index).
+/// The messages awaiting the agent's acknowledgement: one listing of `acks/` and the
+/// open requests (kept small by `gc`); `None` when there are none, so the block stays short.
+async fn pending_acks(app: &App) -> anyhow::Result<Option<Vec<Item>>> {
+    let pending = crate::messaging::acks::pending_for(app, app.agent()).await?;
+    if pending.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        pending
+            .into_iter()
+            .map(|a| Item {
+                text: format!(
+                    "{} from {}: {} (`tracecraft ack {}`)",
+                    crate::messaging::short_id(&a.id),
+                    a.request.from,
+                    truncate(a.message.as_deref().unwrap_or("?"), MESSAGE_CHARS),
+                    crate::messaging::short_id(&a.id)
+                ),
+                json: json!({"id": a.id, "from": a.request.from, "message": a.message}),
+            })
+            .collect(),
+    ))
+}
+
+/// The agent's own live path reservations (one read of the index); `None` when it holds
+/// none.
 async fn own_reservations(app: &App) -> anyhow::Result<Option<Vec<Item>>> {
     let me = app.agent();
     let live = Reservations::new(app.store.as_ref(), me).live().await?;
+    let mine: Vec<_> = live
+        .into_iter()
+        .filter(|l| l.reservation.agent == me)
+        .collect();
+    if mine.is_empty() {
+        return Ok(None);
+    }
     Ok(Some(
-        live.into_iter()
-            .filter(|l| l.reservation.agent == me)
+        mine.into_iter()
             .map(|l| Item {
                 text: format!(
                     "{} ({}, id {}, {})",
@@ -254,6 +289,7 @@ impl Prime {
         for (title, items) in [
             ("Ready steps", &self.ready),
             ("Your reservations", &self.reservations),
+            ("Awaiting your acknowledgement", &self.acks),
         ] {
             let Some(items) = items else { continue };
             if items.is_empty() {
@@ -304,6 +340,7 @@ impl Prime {
             })).collect::<Vec<_>>(),
             "ready": items(&self.ready),
             "reservations": items(&self.reservations),
+            "acks": items(&self.acks),
             "commands": COMMANDS,
         })
     }

@@ -117,6 +117,40 @@ fn prime_shows_identity_claims_and_unread_messages_without_marking_them_read() {
     }
 }
 
+/// `prime` shows the plan's ready steps, the agent's own reservations and the messages
+/// that await its acknowledgement (sections 10, 12 and 13), each gone once dealt with.
+#[test]
+fn prime_shows_ready_steps_reservations_and_pending_acks() {
+    for p in Project::all() {
+        let k = p.kind;
+        ok(&p.run("alice", &["plan", "add", "design", "--title", "the API"]));
+        ok(&p.run("bob", &["reserve", "src/api.rs", "--reason", "refactor"]));
+        ok(&p.run("alice", &["send", "bob", "sign off the schema", "--ack"]));
+        let v: Value = serde_json::from_str(&ok(&p.run("bob", &["--json", "prime"]))).unwrap();
+        assert_eq!(v["ready"][0]["id"], "design", "{k:?}: {v}");
+        assert_eq!(
+            v["reservations"][0]["patterns"][0], "src/api.rs",
+            "{k:?}: {v}"
+        );
+        assert_eq!(v["acks"][0]["from"], "alice", "{k:?}: {v}");
+        let text = ok(&p.run("bob", &["prime"]));
+        assert!(text.contains("Ready steps:"), "{k:?}: {text}");
+        assert!(
+            text.contains("Awaiting your acknowledgement:"),
+            "{k:?}: {text}"
+        );
+        let id = v["acks"][0]["id"].as_str().unwrap().to_string();
+        ok(&p.run("bob", &["ack", &id]));
+        ok(&p.run("bob", &["claim", "design"]));
+        let v: Value = serde_json::from_str(&ok(&p.run("bob", &["--json", "prime"]))).unwrap();
+        assert!(v["acks"].is_null(), "{k:?}: {v}");
+        assert_eq!(v["ready"], json!([]), "{k:?}: {v}");
+        // Alice sees no reservation of her own.
+        let a: Value = serde_json::from_str(&ok(&p.run("alice", &["--json", "prime"]))).unwrap();
+        assert!(a["reservations"].is_null(), "{k:?}: {a}");
+    }
+}
+
 #[test]
 fn session_start_injects_the_block_and_marks_what_it_showed_read() {
     for p in Project::all() {
