@@ -383,6 +383,9 @@ pub fn meta_of(key: &str) -> Option<(&str, &str)> {
 // --- reservations -------------------------------------------------------------------
 
 /// The one document deciding every path reservation (contract section 12).
+/// Everything of the path reservations (section 12): one document.
+pub const RESERVATIONS_DIR: &str = "reservations/";
+
 pub fn reservations_index() -> String {
     "reservations/index.json".to_string()
 }

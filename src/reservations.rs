@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use serde_json::Map;
 
 use crate::app::{CorruptDocument, decode, encode};
+use crate::cache::DocCache;
 use crate::keys;
 use crate::store::{PutMode, PutOptions, Store, StoreError};
 use crate::time;
@@ -136,6 +137,29 @@ impl<'a> Reservations<'a> {
     /// Every reservation in force, oldest first.
     pub async fn live(&self) -> Result<Vec<Live>> {
         Ok(self.read().await?.live())
+    }
+
+    /// Every reservation in force, read through the document cache (for `status`): one
+    /// listing of `reservations/`, the index fetched only when it changed since the last
+    /// call. Judged on the local clock, as cached claims are; every decision (reserve,
+    /// renew, release) reads the index from the store.
+    pub async fn live_cached(&self, cache: &mut DocCache) -> Result<Vec<Live>> {
+        let key = keys::reservations_index();
+        let listing = self.store.list(keys::RESERVATIONS_DIR, None).await?;
+        let objs = cache
+            .read_listed(self.store, &listing, |k| k == key)
+            .await?;
+        let (index, version) = match objs.into_iter().next() {
+            Some(obj) => (decode(&key, &obj.body)?, Some(obj.meta.version)),
+            None => (index::Index::default(), None),
+        };
+        let snap = Snapshot {
+            index,
+            version,
+            store_now: time::now(),
+            read_at: Instant::now(),
+        };
+        Ok(snap.live())
     }
 
     /// Live reservations covering the repository-relative `path`.

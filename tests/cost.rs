@@ -99,8 +99,9 @@ fn heartbeat_makes_the_same_requests_with_10_and_with_2000_steps() {
         let (out, small) = run_v(&p, "alice", &["heartbeat"]);
         let text = stdout(&out);
         assert!(text.contains("Renewed mine-a") && text.contains("Renewed mine-b"));
-        // Presence read and written; the index listed; each own claim read and renewed.
-        assert_eq!(small, [3, 0, 3, 0, 1], "{}", stderr(&out));
+        // Presence read and written; the index listed; each own claim read and renewed;
+        // the path reservation index read (section 12: heartbeat renews those too).
+        assert_eq!(small, [4, 0, 3, 0, 1], "{}", stderr(&out));
 
         seed_steps(&p, 8, 1998);
         let (out, large) = run_v(&p, "alice", &["heartbeat"]);
@@ -108,9 +109,9 @@ fn heartbeat_makes_the_same_requests_with_10_and_with_2000_steps() {
         let text = stdout(&out);
         assert!(text.contains("Renewed mine-a") && text.contains("Renewed mine-b"));
 
-        // renew without steps goes the same way.
+        // renew without steps goes the same way (own claims, and the reservation index).
         let (_, renew) = run_v(&p, "alice", &["renew"]);
-        assert_eq!(renew, [2, 0, 2, 0, 1]);
+        assert_eq!(renew, [3, 0, 2, 0, 1]);
     }
 }
 

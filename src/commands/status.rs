@@ -44,17 +44,24 @@ pub async fn run(app: &App, args: StatusArgs) -> anyhow::Result<Outcome> {
 }
 
 async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
-    let (agents, steps, mailboxes, sessions, specs) = tokio::join!(
+    let reserved = async {
+        let mut cache = app.doc_cache("reservations");
+        let live = crate::reservations::Reservations::new(app.store.as_ref(), app.agent())
+            .live_cached(&mut cache)
+            .await;
+        app.save_cache(&mut cache);
+        live
+    };
+    let (agents, steps, mailboxes, sessions, specs, reserved) = tokio::join!(
         agents::presence_rows(app),
         steps::read_all(app),
         mailbox_rows(app),
         session_summary(app),
         crate::plan::read_plan_specs(app),
+        reserved,
     );
     let (mut agents, steps, mailboxes, sessions) = (agents?, steps?, mailboxes?, sessions?);
-    let reserved = crate::reservations::Reservations::new(app.store.as_ref(), app.agent())
-        .live()
-        .await?;
+    let reserved = reserved?;
     // The step views hold every claim already: the agent rows take theirs from there.
     agents::attach_claims(&mut agents, &steps);
     // The plan reuses the step views: only the specs are read on top.

@@ -284,7 +284,8 @@ async fn read_specs_cached(
 /// [`view_from`] makes the plan view without reading any step twice.
 pub async fn read_plan_specs(app: &App) -> anyhow::Result<Vec<Spec>> {
     let entries = app.store.list(keys::STEPS_DIR, None).await?;
-    let mut cache = app.doc_cache("steps");
+    // An area of its own: `status` reads the steps area at the same time.
+    let mut cache = app.doc_cache("plan-specs");
     let specs = read_specs_cached(app, &entries, &mut cache).await?;
     app.save_cache(&mut cache);
     Ok(specs)
