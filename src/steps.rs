@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use futures::{StreamExt, TryStreamExt};
+
 use crate::app::{App, Doc, decode};
 use crate::cache::DocCache;
 use crate::claims::{Claims, Current};
@@ -156,11 +158,28 @@ pub async fn read_listed(
                     .is_some_and(|s| is_terminal(&s.value.status))
             })
         };
-        let claims = cache
-            .read_listed(store, listing, |k| keys::claim_step_of(k).is_some_and(open))
+        // Open steps' claims come from the store with its clock, never from the cache: the
+        // plan decides on them (an expired lease is ready), and a cached claim is judged on
+        // the local clock against a write time the store may round down. Open steps are
+        // the ones being worked on, so this does not grow with the finished plan.
+        let wanted: Vec<String> = listing
+            .iter()
+            .filter_map(|e| keys::claim_step_of(&e.key))
+            .filter(|sid| open(sid))
+            .map(str::to_string)
+            .collect();
+        let read: Vec<(String, Option<Current>)> = futures::stream::iter(wanted)
+            .map(|sid| {
+                let claims = &claims;
+                async move { Ok::<_, anyhow::Error>((sid.clone(), claims.read(&sid).await?)) }
+            })
+            .buffered(crate::app::FETCH_CONCURRENCY)
+            .try_collect()
             .await?;
-        for obj in claims {
-            place(&mut views, obj)?;
+        for (sid, current) in read {
+            if let Some(v) = views.get_mut(&sid) {
+                v.claim = current;
+            }
         }
     }
     Ok(views.into_values().collect())

@@ -79,6 +79,7 @@ fn every_changing_command_logs_one_event_with_type_agent_and_step() {
                 "takeover",
                 "complete",
                 "send",
+                "send",
                 "memory.set",
                 "artifact.upload"
             ],
@@ -90,17 +91,28 @@ fn every_changing_command_logs_one_event_with_type_agent_and_step() {
             .collect();
         assert_eq!(
             who,
-            ["alice", "alice", "bob", "bob", "bob", "carol", "carol"]
+            [
+                "alice", "alice", "bob", "bob", "bob", "bob", "carol", "carol"
+            ]
         );
-        for e in &events[..5] {
+        for e in &events[..6] {
             assert_eq!(e["step"], "Phase.One", "{k:?}: {e}");
         }
         assert_eq!(events[0]["detail"]["ttl_s"], 600);
         assert_eq!(events[2]["detail"]["from"], "alice");
         assert_eq!(events[3]["detail"]["to"], "carol");
-        assert_eq!(events[4]["detail"]["to"], "alice");
-        assert_eq!(events[5]["detail"]["key"], "design.api");
-        assert_eq!(events[6]["key"], "artifacts/phase-one/report.txt");
+        // `complete --to carol` delivers the handoff message: a send like any other.
+        assert_eq!(events[4]["detail"]["to"], "carol");
+        assert!(
+            events[4]["key"]
+                .as_str()
+                .unwrap()
+                .starts_with("messages/carol/"),
+            "{k:?}"
+        );
+        assert_eq!(events[5]["detail"]["to"], "alice");
+        assert_eq!(events[6]["detail"]["key"], "design.api");
+        assert_eq!(events[7]["key"], "artifacts/phase-one/report.txt");
 
         // Stored where the contract says, named by agent, one per event.
         let stored = p.keys("events/");
