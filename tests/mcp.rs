@@ -70,6 +70,26 @@ fn drive(python: &str, p: &Project, agents: &[&str], calls: Value) -> Value {
     serde_json::from_slice(&out.stdout).expect("the client's JSON report")
 }
 
+/// Call `i` of a report, which must have succeeded: its structured result.
+fn succeeded(calls: &[Value], i: usize, k: impl std::fmt::Debug) -> &Value {
+    assert!(
+        !calls[i]["is_error"].as_bool().unwrap(),
+        "{k:?} call {i}: {}",
+        calls[i]
+    );
+    &calls[i]["structured"]
+}
+
+/// Call `i` of a report, which must have been a tool error: its text.
+fn failed(calls: &[Value], i: usize, k: impl std::fmt::Debug) -> &str {
+    assert!(
+        calls[i]["is_error"].as_bool().unwrap(),
+        "{k:?} call {i}: {}",
+        calls[i]
+    );
+    calls[i]["text"].as_str().unwrap()
+}
+
 #[test]
 fn the_official_python_sdk_initialises_lists_tools_and_calls_them() {
     let Some(python) = python() else { return };
@@ -125,22 +145,8 @@ fn the_official_python_sdk_initialises_lists_tools_and_calls_them() {
         );
 
         let calls = report["calls"].as_array().unwrap();
-        let ok = |i: usize| -> &Value {
-            assert!(
-                !calls[i]["is_error"].as_bool().unwrap(),
-                "{k:?} call {i}: {}",
-                calls[i]
-            );
-            &calls[i]["structured"]
-        };
-        let err = |i: usize| -> &str {
-            assert!(
-                calls[i]["is_error"].as_bool().unwrap(),
-                "{k:?} call {i}: {}",
-                calls[i]
-            );
-            calls[i]["text"].as_str().unwrap()
-        };
+        let ok = |i: usize| succeeded(calls, i, k);
+        let err = |i: usize| failed(calls, i, k);
         // One wins; the other is told who holds it.
         assert_eq!(ok(0)["claimed"], true);
         assert_eq!(ok(0)["agent"], "alice");
@@ -208,22 +214,8 @@ fn plan_reservation_and_conversation_tools_run_their_commands() {
         ]);
         let report = drive(&python, &p, &["alice", "bob"], calls);
         let calls = report["calls"].as_array().unwrap();
-        let ok = |i: usize| -> &Value {
-            assert!(
-                !calls[i]["is_error"].as_bool().unwrap(),
-                "{k:?} call {i}: {}",
-                calls[i]
-            );
-            &calls[i]["structured"]
-        };
-        let err = |i: usize| -> &str {
-            assert!(
-                calls[i]["is_error"].as_bool().unwrap(),
-                "{k:?} call {i}: {}",
-                calls[i]
-            );
-            calls[i]["text"].as_str().unwrap()
-        };
+        let ok = |i: usize| succeeded(calls, i, k);
+        let err = |i: usize| failed(calls, i, k);
         assert_eq!(ok(0)["ready"][0]["id"], "design", "{k:?}");
         assert_eq!(ok(1)["step"], "design", "{k:?}: {}", calls[1]);
         assert_eq!(ok(1)["next"], true, "{k:?}");

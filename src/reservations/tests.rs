@@ -2,112 +2,14 @@
 //! the response of a conditional write that landed, move the store's clock (advanced,
 //! never slept), and pretend to have no conditional writes.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use async_trait::async_trait;
-use bytes::Bytes;
+use std::sync::atomic::Ordering;
 
 use super::*;
 use crate::lease::Standing;
-use crate::store::fs::FsStore;
-use crate::store::{
-    BucketSetup, Capabilities, ListEntry, Object, ObjectMeta, PutOptions, Reader, StoreResult,
-    Version,
-};
-
-struct Fake {
-    inner: FsStore,
-    lose_next: AtomicBool,
-    advanced: Mutex<chrono::Duration>,
-    exact: bool,
-}
-
-#[async_trait]
-impl Store for Fake {
-    fn backend(&self) -> &'static str {
-        "fake"
-    }
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            atomic_create: self.exact,
-            compare_and_swap: self.exact,
-            ..self.inner.capabilities()
-        }
-    }
-    async fn ensure_bucket(&self) -> StoreResult<BucketSetup> {
-        self.inner.ensure_bucket().await
-    }
-    async fn get(&self, key: &str) -> StoreResult<Object> {
-        let mut obj = self.inner.get(key).await?;
-        let advanced = *self.advanced.lock().unwrap();
-        obj.meta.server_time = obj.meta.server_time.map(|t| t + advanced);
-        Ok(obj)
-    }
-    async fn head(&self, key: &str) -> StoreResult<ObjectMeta> {
-        Ok(self.get(key).await?.meta)
-    }
-    async fn list(&self, prefix: &str, start_after: Option<&str>) -> StoreResult<Vec<ListEntry>> {
-        self.inner.list(prefix, start_after).await
-    }
-    async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.inner.delete(key).await
-    }
-    async fn put(
-        &self,
-        key: &str,
-        body: Bytes,
-        mode: PutMode,
-        opts: &PutOptions,
-    ) -> StoreResult<Version> {
-        if !self.exact && mode != PutMode::Overwrite {
-            return Err(StoreError::NotSupported {
-                backend: "fake",
-                operation: "conditional writes".into(),
-            });
-        }
-        let conditional = mode != PutMode::Overwrite;
-        let version = self.inner.put(key, body, mode, opts).await?;
-        if conditional && self.lose_next.swap(false, Ordering::SeqCst) {
-            return Err(StoreError::PreconditionFailed { key: key.into() });
-        }
-        Ok(version)
-    }
-    async fn put_stream(
-        &self,
-        key: &str,
-        body: Reader,
-        len: u64,
-        mode: PutMode,
-        opts: &PutOptions,
-    ) -> StoreResult<Version> {
-        self.inner.put_stream(key, body, len, mode, opts).await
-    }
-    async fn get_stream(&self, key: &str) -> StoreResult<(ObjectMeta, Reader)> {
-        self.inner.get_stream(key).await
-    }
-}
+use crate::store::fake::{Fake, block_on};
 
 fn fake(dir: &tempfile::TempDir, exact: bool) -> Fake {
-    let store = Fake {
-        inner: FsStore::new(dir.path(), "bucket", "proj"),
-        lose_next: AtomicBool::new(false),
-        advanced: Mutex::new(chrono::Duration::zero()),
-        exact,
-    };
-    block_on(store.ensure_bucket()).unwrap();
-    store
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
+    Fake::new(dir.path(), exact)
 }
 
 fn request(patterns: &[&str], exclusive: bool, ttl_s: u64) -> Request {

@@ -13,6 +13,8 @@ use chrono::{DateTime, Utc};
 use tokio::io::AsyncRead;
 
 pub mod counting;
+#[cfg(test)]
+pub mod fake;
 pub mod fs;
 #[cfg(feature = "hf")]
 pub mod hf;
