@@ -486,7 +486,7 @@ fn the_slow_tail_of_contention_is_counted_in_whole_second_steps() {
 fn the_plan_section_shows_ready_times_and_the_drain_with_its_double_claims() {
     let mut records = vec![run_record()];
     let page = render::render(&records, "r.jsonl");
-    assert!(page.contains("## 8. Plan"), "{page}");
+    assert!(page.contains("## 9. Plan"), "{page}");
     assert!(page.contains("Not measured in this run."), "{page}");
     for (trial, wall_ms) in [(0, 300.0), (1, 200.0), (2, 400.0)] {
         records.push(Record::PlanReady(PlanReady {

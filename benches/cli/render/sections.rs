@@ -384,7 +384,7 @@ fn mirror(out: &mut String, f: &Figures) {
 }
 
 fn inbox_wait(out: &mut String, f: &Figures) {
-    let _ = writeln!(out, "## 7. inbox --wait reaction and idle cost (s3)\n");
+    let _ = writeln!(out, "## 8. inbox --wait reaction and idle cost (s3)\n");
     let _ = writeln!(
         out,
         "Per trial a waiter runs `inbox --wait`, and after a delay from a fixed schedule \
@@ -394,8 +394,9 @@ fn inbox_wait(out: &mut String, f: &Figures) {
          message is stored by then) to the waiter's exit right after printing it. Then one \
          waiter is left alone with `-v`, which logs each look at the mailboxes with its \
          time; each look is one listing of the direct mailbox and one of the broadcasts. \
-         These figures were taken by `scripts/bench --only inbox-wait` on a machine shared \
-         with other compilations, so they include scheduling noise.\n"
+         These figures come from a later run than the one described above, `scripts/bench \
+         --only inbox-wait,plan` on the tree that added this section, folded into its \
+         records.\n"
     );
     let reactions: Vec<f64> = f.inbox_waits.iter().filter_map(|w| w.reaction_ms).collect();
     if reactions.is_empty() {
@@ -476,7 +477,7 @@ fn inbox_wait(out: &mut String, f: &Figures) {
 }
 
 fn plan(out: &mut String, f: &Figures) {
-    let _ = writeln!(out, "## 8. Plan: `ready` and a drain with `claim --next`\n");
+    let _ = writeln!(out, "## 9. Plan: `ready` and a drain with `claim --next`\n");
     let _ = writeln!(
         out,
         "A plan of N steps in parallel chains (step i comes after step i − 20) is applied to \
@@ -485,7 +486,7 @@ fn plan(out: &mut String, f: &Figures) {
          released together, each looping `claim --next --wait` and `complete` until \
          `claim --next` exits 6 (the plan is complete); a step claimed by two agents counts \
          as a double claim. Every process is a whole process (2 cores shared with the \
-         server).\n"
+         server). Measured by the same later run as section 8.\n"
     );
     if f.plan_ready.is_empty() && f.plan_drains.is_empty() {
         let _ = writeln!(out, "Not measured in this run.\n");
