@@ -151,24 +151,34 @@ pub async fn read_listed(
         place(&mut views, obj)?;
     }
     if settled == Settled::SkipClaim {
-        let open = |sid: &str| {
-            views.get(sid).is_some_and(|v| {
+        let open: std::collections::HashSet<String> = views
+            .values()
+            .filter(|v| {
                 !v.status
                     .as_ref()
                     .is_some_and(|s| is_terminal(&s.value.status))
             })
-        };
-        // Open steps' claims come from the store with its clock, never from the cache: the
-        // plan decides on them (an expired lease is ready), and a cached claim is judged on
-        // the local clock against a write time the store may round down. Open steps are
-        // the ones being worked on, so this does not grow with the finished plan.
-        let wanted: Vec<String> = listing
-            .iter()
-            .filter_map(|e| keys::claim_step_of(&e.key))
-            .filter(|sid| open(sid))
-            .map(str::to_string)
+            .map(|v| v.sid.clone())
             .collect();
-        let read: Vec<(String, Option<Current>)> = futures::stream::iter(wanted)
+        let cached = cache
+            .read_listed(store, listing, |k| {
+                keys::claim_step_of(k).is_some_and(|sid| open.contains(sid))
+            })
+            .await?;
+        for obj in cached {
+            place(&mut views, obj)?;
+        }
+        // The plan decides on open steps' claims (an expired lease is ready), and a cached
+        // claim is judged on the local clock against a write time the store may round down
+        // to the second. Far from its end that cannot change the verdict; a claim the
+        // cached copy puts near or past its end is read again from the store, with its
+        // clock, so only leases about to lapse (or lapsed) cost a request on a warm cache.
+        let uncertain: Vec<String> = views
+            .values()
+            .filter(|v| v.claim.as_ref().is_some_and(|c| near_end(&c.standing)))
+            .map(|v| v.sid.clone())
+            .collect();
+        let read: Vec<(String, Option<Current>)> = futures::stream::iter(uncertain)
             .map(|sid| {
                 let claims = &claims;
                 async move { Ok::<_, anyhow::Error>((sid.clone(), claims.read(&sid).await?)) }
@@ -183,6 +193,22 @@ pub async fn read_listed(
         }
     }
     Ok(views.into_values().collect())
+}
+
+/// How close to its end a lease judged on the local clock must be for the judgement to
+/// need the store's clock. The store may round a write time down by a second and hosts'
+/// clocks differ by up to the skew allowance; the margin is far wider, since a re-read
+/// costs one request and only leases about to lapse pay it.
+const NEAR_END: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Whether a claim judged from a cached copy is near enough to (or past) its end that the
+/// store must judge it again.
+fn near_end(standing: &Standing) -> bool {
+    match standing {
+        Standing::Leased { left } => *left < NEAR_END,
+        Standing::Expired { .. } => true,
+        _ => false,
+    }
 }
 
 /// Reads a step's claim and status concurrently.
@@ -241,4 +267,27 @@ pub fn claim_event(
     .with("generation", claim.generation())
     .with("ttl_s", claim.lease.as_ref().map(|l| l.ttl_s))
     .with("from", took_over.map(|t| &t.from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn only_leases_near_or_past_their_end_need_the_store_clock() {
+        let leased = |s: u64| Standing::Leased {
+            left: Duration::from_secs(s),
+        };
+        assert!(near_end(&leased(0)));
+        assert!(near_end(&leased(29)));
+        assert!(!near_end(&leased(30)));
+        assert!(!near_end(&leased(3600)));
+        assert!(near_end(&Standing::Expired {
+            ago: Duration::from_millis(1)
+        }));
+        assert!(!near_end(&Standing::Held));
+        assert!(!near_end(&Standing::Released));
+        assert!(!near_end(&Standing::Finished));
+    }
 }

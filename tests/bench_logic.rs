@@ -550,6 +550,13 @@ fn the_scale_section_judges_targets_and_prices_an_agent_hour() {
                 10.0,
                 [1, 0, 0, 0, 2],
             ));
+            records.push(scale_row(
+                steps,
+                "hook post-tool-use",
+                phase,
+                12.0,
+                [4, 0, 3, 0, 3],
+            ));
             let scan_lists = if steps == 10 { 2 } else { 21 };
             records.push(scale_row(
                 steps,
@@ -562,7 +569,7 @@ fn the_scale_section_judges_targets_and_prices_an_agent_hour() {
         records.push(scale_row(steps, "status", "warm", 300.0, [0, 0, 0, 0, 4]));
     }
     let page = render::render(&records, "x.jsonl");
-    assert!(page.contains("## 8. Cost at scale"), "{page}");
+    assert!(page.contains("## 10. Cost at scale"), "{page}");
     assert!(
         page.contains("| `heartbeat` at 10000 steps within 1.5× of 10 steps, same requests | 10.0 ms vs 10.0 ms (1.00×); 3 GET · 3 PUT · 1 LIST vs 3 GET · 3 PUT · 1 LIST | yes |"),
         "{page}"
@@ -577,7 +584,107 @@ fn the_scale_section_judges_targets_and_prices_an_agent_hour() {
     // PUT 162+24 = 186; DELETE 6; LIST 54+12+120 = 186.
     // $ = 240/1000 × 0.0004 + 372/1000 × 0.005 = 0.000096 + 0.00186.
     assert!(
-        page.contains("| 10 | 240 | 186 | 6 | 186 | $0.0020 | $0.047 |"),
+        page.contains("| 10 | every minute | 240 | 186 | 6 | 186 | $0.0020 | $0.047 |"),
         "{page}"
     );
+    // 120 hook rounds + 6 × (scan − heartbeat) at 10 steps: GET 480; PUT 360 + 6;
+    // DELETE 6; LIST 360 + 6. $ = 0.480 × 0.0004 + 0.732 × 0.005 = 0.003852.
+    assert!(
+        page.contains("| 10 | hooks | 480 | 366 | 6 | 366 | $0.0039 | $0.092 |"),
+        "{page}"
+    );
+    // At 10,000 steps the scan lists 21 pages: 20 more a scan than the heartbeat's one.
+    assert!(
+        page.contains("| 10000 | hooks | 480 | 366 | 6 | 480 | $0.0044 | $0.106 |"),
+        "{page}"
+    );
+}
+
+fn hook_row(backend: &str, variant: &str, trial: u32, wall_ms: f64) -> Record {
+    let requests = match variant {
+        "process start (`--version`)" => None,
+        "throttled" => Some([0; 5]),
+        _ => Some([4, 0, 3, 0, 3]),
+    };
+    Record::Hook(Hook {
+        backend: backend.into(),
+        variant: variant.into(),
+        trial,
+        wall_ms,
+        rss_kib: Some(9 * 1024),
+        exit: 0,
+        requests,
+        stdout_bytes: 0,
+        printed_message: false,
+    })
+}
+
+#[test]
+fn the_hook_section_sets_each_call_against_process_start() {
+    let mut records = vec![run_record()];
+    for trial in 0..3 {
+        let t = f64::from(trial);
+        records.push(hook_row(
+            "s3",
+            "process start (`--version`)",
+            trial,
+            2.0 + t,
+        ));
+        records.push(hook_row("s3", "throttled", trial, 3.0 + t));
+        records.push(hook_row("s3", "un-throttled, nothing new", trial, 20.0 + t));
+    }
+    let mut failed = hook_row("s3", "throttled", 3, 1.0);
+    if let Record::Hook(h) = &mut failed {
+        h.exit = 1;
+    }
+    records.push(failed);
+    let page = render::render(&records, "x.jsonl");
+    assert!(page.contains("## 11. Hook cost"), "{page}");
+    assert!(
+        page.contains(
+            "| s3 | process start (`--version`) | 3 | 2.00 / 3.00 / 4.00 | — | 9.0 | — |"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("| s3 | throttled | 3 | 3.00 / 4.00 / 5.00 | +1.00 ms | 9.0 | none |"),
+        "{page}"
+    );
+    assert!(
+        page.contains("| s3 | un-throttled, nothing new | 3 | 20.0 / 21.0 / 22.0 | +18.0 ms | 9.0 | 4 GET · 3 PUT · 3 LIST |"),
+        "{page}"
+    );
+    assert!(page.contains("s3 throttled: 1 failed runs"), "{page}");
+}
+
+#[test]
+fn the_reservation_section_counts_winners_per_round() {
+    let mut records = vec![run_record()];
+    for round in 0..2 {
+        let claimers: Vec<Claimer> = ["a", "b", "c"]
+            .iter()
+            .enumerate()
+            .map(|(i, agent)| Claimer {
+                backend: "fs".into(),
+                n: 3,
+                trial: round,
+                agent: agent.to_string(),
+                exit: if i == 0 { 0 } else { 3 },
+                wall_ms: 10.0 * (i + 1) as f64,
+                told_holder: (i > 0).then(|| "a".to_string()),
+            })
+            .collect();
+        let verdict = judge::judge("fs", 3, round, &claimers, Some("a"));
+        records.extend(claimers.into_iter().map(Record::Reserver));
+        records.push(Record::ReserveRound(verdict));
+    }
+    let page = render::render(&records, "x.jsonl");
+    let section = &page[page.find("## 12. Reservation contention").expect("section")..];
+    assert!(
+        section.contains("| fs | 3 | 2 | 1 | 0 | 0 | 10.0 / 10.0 / 10.0 | 25.0 / 30.0 / 30.0 |"),
+        "{section}"
+    );
+    // The claim section is not fed by reservation rounds.
+    let claims = &page[page.find("## 2. Claim contention").expect("claims")..];
+    assert!(claims.contains("Not measured in this run."), "{claims}");
 }

@@ -2,7 +2,8 @@
 //! `requests:` line: `heartbeat` makes the same requests with 10 and 2,000 steps in the
 //! project; a claim whose index entry was lost is still renewed by a later `heartbeat`;
 //! `status` and `agents` repeated with nothing changed fetch no document; a claim changed
-//! between two calls is seen by the second.
+//! between two calls is seen by the second; `ready` repeated fetches only the claims
+//! whose leases are near their end.
 
 mod support;
 
@@ -187,6 +188,42 @@ fn status_and_agents_repeated_with_nothing_changed_fetch_no_document() {
             0,
             "warm agents fetched documents: {}",
             stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn ready_repeated_fetches_only_claims_near_the_end_of_their_lease() {
+    for p in Project::all() {
+        for step in ["design", "held", "ending"] {
+            ok(&p.run("alice", &["plan", "add", step]));
+        }
+        ok(&p.run("alice", &["plan", "add", "build", "--after", "design"]));
+        ok(&p.run("alice", &["claim", "design"]));
+        ok(&p.run("alice", &["complete", "design"]));
+        ok(&p.run("bob", &["claim", "held", "--ttl", "10m"]));
+        // A lease this short is near its end at once: a cached copy cannot judge it.
+        ok(&p.run("bob", &["claim", "ending", "--ttl", "20s"]));
+        let (cold_out, cold) = run_v(&p, "carol", &["--json", "ready"]);
+        let (warm_out, warm) = run_v(&p, "carol", &["--json", "ready"]);
+        assert_eq!(stdout(&cold_out), stdout(&warm_out), "same answer warm");
+        let ready: Value = serde_json::from_str(&stdout(&warm_out)).unwrap();
+        let ids: Vec<&str> = ready["ready"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["build"], "{ready}");
+        assert!(
+            cold[0] >= 7,
+            "cold: specs, statuses and claims read: {cold:?}"
+        );
+        assert_eq!(
+            warm[0],
+            1,
+            "warm ready fetches the claim near its end and nothing else: {}",
+            stderr(&warm_out)
         );
     }
 }

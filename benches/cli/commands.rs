@@ -56,7 +56,8 @@ fn v(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 
-/// Scenario 8's commands; issue 10's `ready` and `claim --next` go here as rows.
+/// The scale scenario's commands, in the page's order. `claim` and `claim --next` come
+/// last and release what they claimed, so every other row runs with the agent's two claims.
 pub const SCALE_COMMANDS: &[ScaleCommand] = &[
     ScaleCommand {
         name: "heartbeat",
@@ -68,17 +69,11 @@ pub const SCALE_COMMANDS: &[ScaleCommand] = &[
         whole_project: false,
         args: |_| v(&["renew"]),
     },
+    // What the recommended hooks run at most every 30 s: a heartbeat and the new messages.
     ScaleCommand {
-        name: "claim",
+        name: "hook post-tool-use",
         whole_project: false,
-        args: |t| {
-            vec![
-                "claim".into(),
-                format!("fresh-{t}"),
-                "--ttl".into(),
-                "2h".into(),
-            ]
-        },
+        args: |_| v(&["hook", "post-tool-use", "--every", "0"]),
     },
     ScaleCommand {
         name: "step-status",
@@ -100,10 +95,49 @@ pub const SCALE_COMMANDS: &[ScaleCommand] = &[
         whole_project: true,
         args: |_| v(&["agents"]),
     },
+    ScaleCommand {
+        name: "ready",
+        whole_project: true,
+        args: |_| v(&["ready"]),
+    },
     // The full scan `heartbeat` makes every 10 minutes (the scan marker aged first).
     ScaleCommand {
         name: "heartbeat (scan)",
         whole_project: true,
         args: |_| v(&["heartbeat"]),
     },
+    ScaleCommand {
+        name: "claim",
+        whole_project: false,
+        args: |t| {
+            vec![
+                "claim".into(),
+                format!("fresh-{t}"),
+                "--ttl".into(),
+                "2h".into(),
+            ]
+        },
+    },
+    ScaleCommand {
+        name: "claim --next",
+        whole_project: true,
+        args: |_| v(&["--json", "claim", "--next", "--ttl", "2h"]),
+    },
+];
+
+/// Scenario 11's calls in the page's order: (name, arguments, whether another agent sends
+/// a message first). The first is process start alone, the floor of the others.
+pub const HOOK_VARIANTS: &[(&str, &[&str], bool)] = &[
+    ("process start (`--version`)", &["--version"], false),
+    ("throttled", &["hook", "post-tool-use"], false),
+    (
+        "un-throttled, nothing new",
+        &["hook", "post-tool-use", "--every", "0"],
+        false,
+    ),
+    (
+        "un-throttled, one new message",
+        &["hook", "post-tool-use", "--every", "0"],
+        true,
+    ),
 ];

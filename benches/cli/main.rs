@@ -59,7 +59,7 @@ enum Cmd {
         /// A directory for configs, transcripts and fs buckets (emptied by the caller).
         #[arg(long)]
         scratch: PathBuf,
-        /// Only these scenarios (comma-separated: latency,inbox,wait,contention,burst,mirror,inbox-wait,scale,plan).
+        /// Only these scenarios (comma-separated: latency,inbox,wait,contention,burst,mirror,inbox-wait,scale,plan,hooks,reserve).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
@@ -82,6 +82,8 @@ const SCENARIOS: &[&str] = &[
     "inbox-wait",
     "scale",
     "plan",
+    "hooks",
+    "reserve",
 ];
 
 fn plan(quick: bool) -> Plan {
@@ -109,6 +111,9 @@ fn plan(quick: bool) -> Plan {
             plan_agents: 5,
             plan_trials: 1,
             plan_ready_trials: 3,
+            hook_trials: 5,
+            reserve_ns: vec![2, 8],
+            reserve_rounds: 3,
         }
     } else {
         Plan {
@@ -138,6 +143,9 @@ fn plan(quick: bool) -> Plan {
             plan_agents: 20,
             plan_trials: 1,
             plan_ready_trials: 10,
+            hook_trials: 30,
+            reserve_ns: vec![2, 8, 16],
+            reserve_rounds: 10,
         }
     }
 }
@@ -248,6 +256,8 @@ fn run(
             "inbox-wait" => scenarios::inbox_wait::run(&ctx, &mut rec)?,
             "scale" => scenarios::scale::run(&ctx, &mut rec)?,
             "plan" => scenarios::plan::run(&ctx, &mut rec)?,
+            "hooks" => scenarios::hooks::run(&ctx, &mut rec)?,
+            "reserve" => scenarios::reserve::run(&ctx, &mut rec)?,
             _ => unreachable!("checked above"),
         }
         say(format!("{name} took {:.0} s", t.elapsed().as_secs_f64()));

@@ -60,6 +60,16 @@ pub fn monotonic_ns() -> u128 {
 /// and stderr going to `<base>.out` and `<base>.err`. With `start_at` it starts then, and
 /// wall time counts from then.
 pub fn spawn(cmd: Command, base: &Path, start_at: Option<Instant>) -> io::Result<Spawned> {
+    spawn_reading(cmd, base, start_at, Stdio::null())
+}
+
+/// Like [`spawn`], with `stdin` as the command's standard input (a hook's payload, say).
+pub fn spawn_reading(
+    cmd: Command,
+    base: &Path,
+    start_at: Option<Instant>,
+    stdin: Stdio,
+) -> io::Result<Spawned> {
     let out = base.with_extension("out");
     let err = base.with_extension("err");
     let report = base.with_extension("rusage");
@@ -82,7 +92,7 @@ pub fn spawn(cmd: Command, base: &Path, start_at: Option<Instant>) -> io::Result
     if let Some(dir) = cmd.get_current_dir() {
         shim.current_dir(dir);
     }
-    shim.stdin(Stdio::null())
+    shim.stdin(stdin)
         .stdout(File::create(&out)?)
         .stderr(File::create(&err)?);
     Ok(Spawned {
@@ -132,6 +142,11 @@ impl Spawned {
 /// Spawns `cmd` and waits for it.
 pub fn run(cmd: Command, base: &Path) -> io::Result<Finished> {
     spawn(cmd, base, None)?.wait()
+}
+
+/// Spawns `cmd` with the file `input` as its standard input, and waits for it.
+pub fn run_reading(cmd: Command, base: &Path, input: &Path) -> io::Result<Finished> {
+    spawn_reading(cmd, base, None, File::open(input)?.into())?.wait()
 }
 
 /// Like [`run`], but an exit other than 0 is an error carrying both streams: for set-up

@@ -23,6 +23,11 @@ pub enum Record {
     Scale(Scale),
     PlanReady(PlanReady),
     PlanDrain(PlanDrain),
+    Hook(Hook),
+    /// Scenario 12: one `reserve` process of a contention round (`trial` is the round).
+    Reserver(Claimer),
+    /// Scenario 12: the verdict on one round, judged like a claim trial.
+    ReserveRound(ClaimTrial),
     End(End),
 }
 
@@ -75,6 +80,14 @@ pub struct Plan {
     pub plan_trials: u32,
     #[serde(default)]
     pub plan_ready_trials: u32,
+    /// Scenario 11 (hooks): trials per variant and backend.
+    #[serde(default)]
+    pub hook_trials: u32,
+    /// Scenario 12 (reservation contention): processes per round, and rounds per N.
+    #[serde(default)]
+    pub reserve_ns: Vec<u32>,
+    #[serde(default)]
+    pub reserve_rounds: u32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -245,6 +258,23 @@ pub struct PlanDrain {
     pub complete: u64,
     /// Agents whose loop ended other than with exit 6, and failed `complete` calls.
     pub errors: Vec<String>,
+}
+
+/// Scenario 11 (issue 11): one whole-process run of a hook variant (or of `--version`,
+/// which has no `requests`), with a recorded `PostToolUse` payload on standard input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hook {
+    pub backend: String,
+    pub variant: String,
+    pub trial: u32,
+    pub wall_ms: f64,
+    pub rss_kib: Option<u64>,
+    pub exit: i32,
+    /// GET, HEAD, PUT, DELETE, LIST from the `-v` line.
+    pub requests: Option<[u64; 5]>,
+    pub stdout_bytes: u64,
+    /// Whether the message sent just before was in the hook's answer.
+    pub printed_message: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

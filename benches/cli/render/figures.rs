@@ -31,6 +31,9 @@ pub struct Figures<'a> {
     pub scale: Vec<&'a Scale>,
     pub plan_ready: Vec<&'a PlanReady>,
     pub plan_drains: Vec<&'a PlanDrain>,
+    pub hooks: Vec<&'a Hook>,
+    pub reservers: Vec<&'a Claimer>,
+    pub reserve_rounds: Vec<&'a ClaimTrial>,
 }
 
 /// One backend and N of the contention scenario.
@@ -88,6 +91,9 @@ impl<'a> Figures<'a> {
                 Record::Scale(x) => f.scale.push(x),
                 Record::PlanReady(x) => f.plan_ready.push(x),
                 Record::PlanDrain(x) => f.plan_drains.push(x),
+                Record::Hook(x) => f.hooks.push(x),
+                Record::Reserver(x) => f.reservers.push(x),
+                Record::ReserveRound(x) => f.reserve_rounds.push(x),
             }
         }
         f
@@ -148,50 +154,14 @@ impl<'a> Figures<'a> {
         )
     }
 
+    /// Claim contention (scenario 2) per backend and N.
     pub fn contention(&self) -> Vec<Contention> {
-        let mut groups: BTreeMap<(String, u32), Vec<&ClaimTrial>> = BTreeMap::new();
-        for t in &self.trials {
-            groups.entry((t.backend.clone(), t.n)).or_default().push(t);
-        }
-        groups
-            .into_iter()
-            .map(|((backend, n), trials)| {
-                let claimers = self
-                    .claimers
-                    .iter()
-                    .copied()
-                    .filter(|c| c.backend == backend && c.n == n);
-                let claimers: Vec<&Claimer> = claimers.collect();
-                let mut slow_ms: Vec<f64> = claimers
-                    .iter()
-                    .map(|c| c.wall_ms)
-                    .filter(|&ms| ms > SLOW_MS)
-                    .collect();
-                slow_ms.sort_by(f64::total_cmp);
-                let (won, lost) = split_latencies(claimers.iter().copied());
-                let mut winners = BTreeMap::new();
-                for t in &trials {
-                    *winners.entry(t.winners.len()).or_insert(0) += 1;
-                }
-                Contention {
-                    trials: trials.len(),
-                    violations: trials.iter().map(|t| t.violations.len()).sum(),
-                    errors: trials.iter().map(|t| t.errors.len()).sum(),
-                    winners,
-                    winner_ms: summarize(won),
-                    loser_ms: summarize(lost),
-                    first_violations: trials
-                        .iter()
-                        .flat_map(|t| t.violations.iter().cloned())
-                        .take(3)
-                        .collect(),
-                    slow_ms,
-                    claimers: claimers.len(),
-                    backend,
-                    n,
-                }
-            })
-            .collect()
+        contention_of(&self.trials, &self.claimers)
+    }
+
+    /// Reservation contention (scenario 12) per backend and N: rounds judged like trials.
+    pub fn reservation_contention(&self) -> Vec<Contention> {
+        contention_of(&self.reserve_rounds, &self.reservers)
     }
 
     pub fn bursts(&self) -> Vec<BurstTotals> {
@@ -337,6 +307,52 @@ impl<'a> Figures<'a> {
         }
         out
     }
+}
+
+/// Contention trials grouped by backend and N, with their processes' latencies.
+fn contention_of(all_trials: &[&ClaimTrial], all_claimers: &[&Claimer]) -> Vec<Contention> {
+    let mut groups: BTreeMap<(String, u32), Vec<&ClaimTrial>> = BTreeMap::new();
+    for t in all_trials {
+        groups.entry((t.backend.clone(), t.n)).or_default().push(t);
+    }
+    groups
+        .into_iter()
+        .map(|((backend, n), trials)| {
+            let claimers = all_claimers
+                .iter()
+                .copied()
+                .filter(|c| c.backend == backend && c.n == n);
+            let claimers: Vec<&Claimer> = claimers.collect();
+            let mut slow_ms: Vec<f64> = claimers
+                .iter()
+                .map(|c| c.wall_ms)
+                .filter(|&ms| ms > SLOW_MS)
+                .collect();
+            slow_ms.sort_by(f64::total_cmp);
+            let (won, lost) = split_latencies(claimers.iter().copied());
+            let mut winners = BTreeMap::new();
+            for t in &trials {
+                *winners.entry(t.winners.len()).or_insert(0) += 1;
+            }
+            Contention {
+                trials: trials.len(),
+                violations: trials.iter().map(|t| t.violations.len()).sum(),
+                errors: trials.iter().map(|t| t.errors.len()).sum(),
+                winners,
+                winner_ms: summarize(won),
+                loser_ms: summarize(lost),
+                first_violations: trials
+                    .iter()
+                    .flat_map(|t| t.violations.iter().cloned())
+                    .take(3)
+                    .collect(),
+                slow_ms,
+                claimers: claimers.len(),
+                backend,
+                n,
+            }
+        })
+        .collect()
 }
 
 /// A byte count as people say it: `100 MB`, `1 GiB`.

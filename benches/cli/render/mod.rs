@@ -6,6 +6,7 @@
 
 mod contention;
 mod figures;
+mod hooks;
 mod scale;
 mod sections;
 mod targets;

@@ -1,7 +1,7 @@
-//! Section 8 of BENCHMARKS.md (issue 14): cost at scale. Per project size, each command's
+//! Section 10 of BENCHMARKS.md (issue 14): cost at scale. Per project size, each command's
 //! median wall time, peak memory and requests by kind, cold and warm; the issue's targets
-//! judged; and what an agent running the recommended hooks costs per hour in requests and
-//! at AWS S3 list prices.
+//! judged; and what an agent costs per hour in requests and at AWS S3 list prices, under
+//! the recommended hooks and under a heartbeat every minute.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -96,16 +96,19 @@ pub fn section(out: &mut String, f: &Figures) {
         s.dedup();
         s
     };
-    let _ = writeln!(out, "## 8. Cost at scale (s3, issue 14)\n");
+    let _ = writeln!(out, "## 10. Cost at scale (s3, issue 14)\n");
     let _ = writeln!(
         out,
-        "Projects of {} steps with 100 agents and 10,000 messages, seeded straight into the \
-         SeaweedFS bucket. One agent holding two leased claims runs each command with `-v` as a \
-         whole process; requests are what its `requests:` line counted. **cold**: the local \
-         document cache deleted first; **warm**: right after the same call. `heartbeat (scan)` \
-         is the full scan a heartbeat makes when its last one is 10 minutes old (at most 6 an \
-         hour). The machine was shared with other builds while measuring, so times carry noise; \
-         request counts do not.\n",
+        "Projects of {} plan steps with 100 agents and 10,000 messages, seeded straight into \
+         the SeaweedFS bucket: a third of the steps complete, a third in progress under the \
+         agents' leased claims, a third pending after a complete step (ready). One agent \
+         holding two leased claims runs each command with `-v` as a whole process; requests \
+         are what its `requests:` line counted. **cold**: the local document cache deleted \
+         first; **warm**: right after the same call. `hook post-tool-use` is the hook's \
+         un-throttled round (`--every 0`). `heartbeat (scan)` is the full scan a heartbeat \
+         makes when its last one is 10 minutes old (at most 6 an hour). `claim` and \
+         `claim --next` run last, and what they claimed is released between runs (not \
+         measured), so a warm `claim --next` meets the documents its cold run changed.\n",
         sizes
             .iter()
             .map(|s| format!("{s}"))
@@ -171,7 +174,7 @@ fn targets(out: &mut String, cells: &BTreeMap<Key, Cell>, sizes: &[u32]) {
             yes(tb <= 1.5 * ta && same)
         );
     }
-    for name in ["status", "agents"] {
+    for name in ["status", "agents", "ready"] {
         if let Some(x) = cells.get(&(*large, name, "warm")) {
             let t = x.wall_ms.unwrap_or(f64::INFINITY);
             let _ = writeln!(
@@ -198,48 +201,59 @@ fn targets(out: &mut String, cells: &BTreeMap<Key, Cell>, sizes: &[u32]) {
     let _ = writeln!(out);
 }
 
-/// Requests per agent-hour for the recommended hooks: `heartbeat` every minute (54 by
-/// the index, 6 full scans, warm) and `inbox --new` every minute.
+/// Requests per agent-hour in two regimes: a busy agent under the recommended hooks (an
+/// un-throttled hook round every 30 s, 120 an hour, six of them with the heartbeat's full
+/// scan), and an agent whose heartbeat and `inbox --new` run every minute (54 heartbeats
+/// through the own-claims index, 6 full scans).
 fn cost(out: &mut String, cells: &BTreeMap<Key, Cell>, sizes: &[u32]) {
     let _ = writeln!(out, "### Cost per agent-hour\n");
     let _ = writeln!(
         out,
-        "An agent running the recommended hooks: `heartbeat` every minute (54 through the \
-         own-claims index, 6 full scans through a warm cache) and `inbox --new` every minute, \
-         holding two claims. AWS S3 Standard list prices: GET/HEAD ${PRICE_GET} and \
-         PUT/LIST ${PRICE_PUT_LIST} per 1,000 requests, DELETE free. Before this work a \
-         heartbeat at 10,000 steps listed and read every claim: about 10,000 GETs and 20 \
-         LIST pages a minute, 600,000 GETs an hour (about $0.25 per agent-hour, $6 per \
-         agent-day).\n"
+        "An agent holding two claims, all requests warm, in two regimes. **hooks**: a busy agent \
+         under the hooks `setup` installs, whose tool calls never stop, so a hook round \
+         (heartbeat and new messages) runs every 30 s, 120 an hour, and 6 of its heartbeats \
+         are full scans; an idle agent under the hooks makes no request at all. \
+         **every minute**: `heartbeat` and `inbox --new` from a loop or cron, 54 heartbeats \
+         through the own-claims index and 6 full scans. AWS S3 Standard list prices: \
+         GET/HEAD ${PRICE_GET} and PUT/LIST ${PRICE_PUT_LIST} per 1,000 requests, DELETE \
+         free. Before this work a heartbeat at 10,000 steps listed and read every claim: \
+         about 10,000 GETs and 20 LIST pages a minute, 600,000 GETs an hour (about $0.25 \
+         per agent-hour, $6 per agent-day).\n"
     );
     let _ = writeln!(
         out,
-        "| steps | GET+HEAD / h | PUT / h | DELETE / h | LIST / h | $ per agent-hour | $ per agent-day |\n|---|---|---|---|---|---|---|"
+        "| steps | regime | GET+HEAD / h | PUT / h | DELETE / h | LIST / h | $ per agent-hour | $ per agent-day |\n|---|---|---|---|---|---|---|---|"
     );
     for size in sizes {
         let get = |name: &str| cells.get(&(*size, name, "warm")).map(|c| c.requests);
-        let (Some(hb), Some(scan), Some(inbox)) = (
+        let (Some(hb), Some(scan), Some(inbox), Some(hook)) = (
             get("heartbeat"),
             get("heartbeat (scan)"),
             get("inbox --new"),
+            get("hook post-tool-use"),
         ) else {
             continue;
         };
-        let mut hour = [0.0; 5];
+        let mut hooks = [0.0; 5];
+        let mut minute = [0.0; 5];
         for i in 0..5 {
-            hour[i] = 54.0 * hb[i] + 6.0 * scan[i] + 60.0 * inbox[i];
+            // A scan round is a hook round whose heartbeat scans.
+            hooks[i] = 120.0 * hook[i] + 6.0 * (scan[i] - hb[i]).max(0.0);
+            minute[i] = 54.0 * hb[i] + 6.0 * scan[i] + 60.0 * inbox[i];
         }
-        let dollars = (hour[0] + hour[1]) / 1000.0 * PRICE_GET
-            + (hour[2] + hour[4]) / 1000.0 * PRICE_PUT_LIST;
-        let _ = writeln!(
-            out,
-            "| {size} | {} | {} | {} | {} | ${dollars:.4} | ${:.3} |",
-            num(hour[0] + hour[1]),
-            num(hour[2]),
-            num(hour[3]),
-            num(hour[4]),
-            dollars * 24.0
-        );
+        for (regime, hour) in [("hooks", hooks), ("every minute", minute)] {
+            let dollars = (hour[0] + hour[1]) / 1000.0 * PRICE_GET
+                + (hour[2] + hour[4]) / 1000.0 * PRICE_PUT_LIST;
+            let _ = writeln!(
+                out,
+                "| {size} | {regime} | {} | {} | {} | {} | ${dollars:.4} | ${:.3} |",
+                num(hour[0] + hour[1]),
+                num(hour[2]),
+                num(hour[3]),
+                num(hour[4]),
+                dollars * 24.0
+            );
+        }
     }
     let _ = writeln!(out);
 }

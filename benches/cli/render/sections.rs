@@ -17,8 +17,10 @@ pub fn all(out: &mut String, f: &Figures) {
     wait_for(out, f);
     mirror(out, f);
     inbox_wait(out, f);
-    super::scale::section(out, f);
     plan(out, f);
+    super::scale::section(out, f);
+    super::hooks::section(out, f);
+    super::contention::reservations(out, f);
 }
 
 fn failures_note(out: &mut String, notes: &[String]) {

@@ -5,11 +5,13 @@
 
 pub mod burst;
 pub mod contention;
+pub mod hooks;
 pub mod inbox;
 pub mod inbox_wait;
 pub mod latency;
 pub mod mirror;
 pub mod plan;
+pub mod reserve;
 pub mod scale;
 pub mod wait;
 

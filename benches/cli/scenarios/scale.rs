@@ -1,13 +1,14 @@
-//! Scenario 8 (issue 14), cost at scale: projects of 10, 1,000 and 10,000 steps with 100
+//! Scenario 10 (issue 14), cost at scale: projects of 10, 1,000 and 10,000 steps with 100
 //! agents and 10,000 messages, seeded straight into the SeaweedFS bucket through the
 //! library's store (as that many agents' commands would leave them, in a fraction of the
-//! time). In each, one agent holding two leased claims runs every command of [`COMMANDS`]
-//! with `-v` as a whole process, `cold` (its local document cache deleted first) and
-//! `warm` (right after the same call), and the `requests:` line of each run is recorded
-//! with its wall time and peak memory.
+//! time). Every step is in the plan: a third complete, a third in progress under the 100
+//! agents' leased claims, a third pending after a complete step (ready). In each project
+//! one agent holding two leased claims runs every command of [`COMMANDS`] with `-v` as a
+//! whole process, `cold` (its local document cache deleted first) and `warm` (right after
+//! the same call), and the `requests:` line of each run is recorded with its wall time and
+//! peak memory. What `claim` and `claim --next` took is released again (not measured).
 //!
-//! Adding a command (issue 10's `ready` and `claim --next`, say) is one row in
-//! `commands.rs` ([`COMMANDS`]); the page picks it up.
+//! Adding a command is one row in `commands.rs` ([`COMMANDS`]); the page picks it up.
 
 use anyhow::{Context, ensure};
 use futures::StreamExt;
@@ -58,7 +59,10 @@ pub fn run(ctx: &Ctx, rec: &mut Recorder) -> anyhow::Result<()> {
                         age_scan_marker(&ours)?;
                     }
                     let label = format!("{steps}-{phase}-{trial}");
-                    let r = measure(&ours, steps, c, phase, trial, &label)?;
+                    let (r, stdout) = measure(&ours, steps, c, phase, trial, &label)?;
+                    if let Some(step) = claimed(c.name, &label, &stdout) {
+                        ours.run(ME, &["release", &step])?;
+                    }
                     if phase == "warm" {
                         walls.push(r.wall_ms);
                     }
@@ -78,7 +82,7 @@ fn measure(
     phase: &str,
     trial: u32,
     label: &str,
-) -> anyhow::Result<Scale> {
+) -> anyhow::Result<(Scale, String)> {
     let mut cmd = ours.cmd(ME);
     cmd.arg("-v").args((c.args)(label));
     let f = proc::run(cmd, &ours.dir.join("scale"))?;
@@ -90,7 +94,7 @@ fn measure(
         f.stderr.trim()
     );
     let requests = requests(&f.stderr).with_context(|| format!("{}: {}", c.name, f.stderr))?;
-    Ok(Scale {
+    let scale = Scale {
         backend: "s3".into(),
         steps,
         command: c.name.into(),
@@ -100,7 +104,21 @@ fn measure(
         rss_kib: Some(f.rss_kib),
         exit: f.exit,
         requests,
-    })
+    };
+    Ok((scale, f.stdout))
+}
+
+/// The step a claiming row took, to release before the next run.
+fn claimed(name: &str, label: &str, stdout: &str) -> Option<String> {
+    match name {
+        "claim" => Some(format!("fresh-{label}")),
+        "claim --next" => serde_json::from_str::<serde_json::Value>(stdout)
+            .ok()?
+            .get("id")?
+            .as_str()
+            .map(str::to_string),
+        _ => None,
+    }
 }
 
 /// `[GET, HEAD, PUT, DELETE, LIST]` from the `requests:` line that ends stderr under `-v`.
@@ -133,28 +151,59 @@ fn store_of(ours: &Ours) -> anyhow::Result<Box<dyn tracecraft::store::Store>> {
     runtime()?.block_on(config.open_store())
 }
 
-/// Writes `steps` steps (a third complete, the rest in progress under 100 agents' claims),
-/// 100 presence records and 10,000 old messages (100 per agent) straight into the bucket.
+/// Writes `steps` plan steps (specs; a third complete, a third in progress under 100
+/// agents' leased claims, a third pending after a complete step), 100 presence records
+/// and 10,000 old messages (100 per agent) straight into the bucket.
 fn seed(ours: &Ours, steps: usize) -> anyhow::Result<()> {
     let store = store_of(ours)?;
-    let day_ago = chrono::Utc::now() - chrono::Duration::days(1);
+    let now = chrono::Utc::now();
+    let day_ago = now - chrono::Duration::days(1);
     let stamp = tracecraft::time::format(day_ago);
     let mut docs: Vec<(String, serde_json::Value)> = Vec::new();
     for i in 0..steps {
+        let sid = format!("s-{i:05}");
         let agent = format!("agent-{:03}", i % AGENTS);
+        let after: Vec<String> = (i % 3 == 2)
+            .then(|| format!("s-{:05}", i - 2))
+            .into_iter()
+            .collect();
         docs.push((
-            tracecraft::keys::step_claim(&format!("s-{i:05}")),
-            serde_json::json!({"agent": agent, "claimed_at": stamp}),
+            tracecraft::keys::step_spec(&sid),
+            serde_json::json!({"id": sid, "name": sid, "title": format!("step {i}"),
+                "after": after, "labels": [], "priority": 2, "description": "",
+                "created_by": "planner", "created_at": stamp}),
         ));
-        let status = if i % 3 == 0 {
-            "complete"
-        } else {
-            "in_progress"
-        };
-        docs.push((
-            tracecraft::keys::step_status(&format!("s-{i:05}")),
-            serde_json::json!({"status": status, "agent": agent, "started_at": stamp}),
-        ));
+        match i % 3 {
+            0 => {
+                // A finished step keeps the plain claim its agent took.
+                docs.push((
+                    tracecraft::keys::step_claim(&sid),
+                    serde_json::json!({"agent": agent, "claimed_at": stamp}),
+                ));
+                docs.push((
+                    tracecraft::keys::step_status(&sid),
+                    serde_json::json!({"status": "complete", "agent": agent,
+                        "started_at": stamp, "completed_at": stamp}),
+                ));
+            }
+            1 => {
+                // A lease its holder keeps renewing: written now, 2 hours long.
+                let expires = tracecraft::time::format(now + chrono::Duration::hours(2));
+                docs.push((
+                    tracecraft::keys::step_claim(&sid),
+                    serde_json::json!({"agent": agent, "claimed_at": stamp, "generation": 1,
+                        "token": format!("{i:08x}"),
+                        "lease": {"ttl_s": 7200, "renewed_at": tracecraft::time::format(now),
+                            "expires_at": expires}}),
+                ));
+                docs.push((
+                    tracecraft::keys::step_status(&sid),
+                    serde_json::json!({"status": "in_progress", "agent": agent,
+                        "started_at": stamp}),
+                ));
+            }
+            _ => {}
+        }
     }
     for a in 0..AGENTS {
         let agent = format!("agent-{a:03}");
