@@ -77,8 +77,14 @@ impl StepView {
 /// against the store's write time (no store was asked for its time).
 pub async fn read_all(app: &App) -> anyhow::Result<Vec<StepView>> {
     let listing = app.store.list(keys::STEPS_DIR, None).await?;
+    read_all_of(app, &listing).await
+}
+
+/// [`read_all`] on a listing of `steps/` the caller took (`status` shares one with the
+/// plan's specs).
+pub async fn read_all_of(app: &App, listing: &[ListEntry]) -> anyhow::Result<Vec<StepView>> {
     let mut cache = app.doc_cache("steps");
-    let views = read_listed(app, &listing, &mut cache, |_| true, Settled::ReadClaim).await?;
+    let views = read_listed(app, listing, &mut cache, |_| true, Settled::ReadClaim).await?;
     app.save_cache(&mut cache);
     Ok(views)
 }

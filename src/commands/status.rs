@@ -52,15 +52,24 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
         app.save_cache(&mut cache);
         live
     };
-    let (agents, steps, mailboxes, sessions, specs, reserved) = tokio::join!(
+    // One listing of `steps/` serves the step views and the plan's specs.
+    let steps_and_specs = async {
+        let entries = app.store.list(keys::STEPS_DIR, None).await?;
+        let (steps, specs) = tokio::join!(
+            steps::read_all_of(app, &entries),
+            crate::plan::read_plan_specs(app, &entries)
+        );
+        anyhow::Ok((steps?, specs))
+    };
+    let (agents, steps_and_specs, mailboxes, sessions, reserved) = tokio::join!(
         agents::presence_rows(app),
-        steps::read_all(app),
+        steps_and_specs,
         mailbox_rows(app),
         session_summary(app),
-        crate::plan::read_plan_specs(app),
         reserved,
     );
-    let (mut agents, steps, mailboxes, sessions) = (agents?, steps?, mailboxes?, sessions?);
+    let (steps, specs) = steps_and_specs?;
+    let (mut agents, mailboxes, sessions) = (agents?, mailboxes?, sessions?);
     let reserved = reserved?;
     // The step views hold every claim already: the agent rows take theirs from there.
     agents::attach_claims(&mut agents, &steps);

@@ -280,13 +280,13 @@ async fn read_specs_cached(
         .collect::<Result<_, _>>()?)
 }
 
-/// The plan's specs alone (one listing, then the specs): with step views read elsewhere,
-/// [`view_from`] makes the plan view without reading any step twice.
-pub async fn read_plan_specs(app: &App) -> anyhow::Result<Vec<Spec>> {
-    let entries = app.store.list(keys::STEPS_DIR, None).await?;
+/// The plan's specs alone, from a listing of `steps/` the caller took: with step views
+/// read from the same listing, [`view_from`] makes the plan view without listing or
+/// reading any step twice.
+pub async fn read_plan_specs(app: &App, entries: &[ListEntry]) -> anyhow::Result<Vec<Spec>> {
     // An area of its own: `status` reads the steps area at the same time.
     let mut cache = app.doc_cache("plan-specs");
-    let specs = read_specs_cached(app, &entries, &mut cache).await?;
+    let specs = read_specs_cached(app, entries, &mut cache).await?;
     app.save_cache(&mut cache);
     Ok(specs)
 }

@@ -32,9 +32,9 @@ pub fn run(ctx: &Ctx, rec: &mut Recorder) -> anyhow::Result<()> {
         ours.run(ME, &["claim", "hook-step", "--ttl", "2h"])?;
         ours.run(PEER, &["claim", "peer-step", "--ttl", "2h"])?;
         let payload = write_payload(&ours)?;
-        // The agent's first heartbeat scans for its claims and its cursor catches up, as
-        // at session start.
-        ours.run(ME, &["heartbeat"])?;
+        // The session starts as under the installed hooks: its first heartbeat scans for
+        // the agent's claims and starts the throttle's window; the cursor catches up.
+        ours.run(ME, &["hook", "session-start"])?;
         ours.run(ME, &["inbox", "--new"])?;
         let mut walls: Vec<Vec<f64>> = vec![Vec::new(); VARIANTS.len()];
         for trial in 0..ctx.plan.hook_trials {
