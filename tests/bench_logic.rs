@@ -534,6 +534,7 @@ fn scale_row(steps: u32, command: &str, phase: &str, wall_ms: f64, requests: [u6
         rss_kib: Some(20 * 1024),
         exit: 0,
         requests,
+        requests_ms: Some(wall_ms / 2.0),
     })
 }
 
@@ -570,6 +571,10 @@ fn the_scale_section_judges_targets_and_prices_an_agent_hour() {
     }
     let page = render::render(&records, "x.jsonl");
     assert!(page.contains("## 10. Cost at scale"), "{page}");
+    assert!(
+        page.contains("| `status` | warm | 300 (300–300) | 150 | 20.0 | 4 LIST |"),
+        "{page}"
+    );
     assert!(
         page.contains("| `heartbeat` at 10000 steps within 1.5× of 10 steps, same requests | 10.0 ms vs 10.0 ms (1.00×); 3 GET · 3 PUT · 1 LIST vs 3 GET · 3 PUT · 1 LIST | yes |"),
         "{page}"

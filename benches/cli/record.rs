@@ -226,6 +226,10 @@ pub struct Scale {
     pub exit: i32,
     /// GET, HEAD, PUT, DELETE, LIST.
     pub requests: [u64; 5],
+    /// The requests' own times summed (concurrent ones each count in full); absent in
+    /// records of runs before it was kept.
+    #[serde(default)]
+    pub requests_ms: Option<f64>,
 }
 
 /// Scenario 8: one `ready` on a fresh plan of `steps` steps.

@@ -27,7 +27,8 @@ pub fn section(out: &mut String, f: &Figures) {
          right after another agent sent it a message (the scenario fails unless the answer \
          carries it). Requests are the `-v` line's counts (median). Under the hooks `setup` \
          installs, every tool call and prompt runs the hook, and at most one call per 30 s is \
-         un-throttled.\n"
+         un-throttled. Measured by `scripts/bench --only scale,hooks,reserve` on the tree \
+         that added this section, folded into the records.\n"
     );
     let mut groups: BTreeMap<(&str, &str), Vec<&Hook>> = BTreeMap::new();
     for h in &f.hooks {

@@ -94,6 +94,7 @@ fn measure(
         f.stderr.trim()
     );
     let requests = requests(&f.stderr).with_context(|| format!("{}: {}", c.name, f.stderr))?;
+    let requests_ms = requests_ms(&f.stderr);
     let scale = Scale {
         backend: "s3".into(),
         steps,
@@ -104,6 +105,7 @@ fn measure(
         rss_kib: Some(f.rss_kib),
         exit: f.exit,
         requests,
+        requests_ms,
     };
     Ok((scale, f.stdout))
 }
@@ -137,6 +139,13 @@ pub fn requests(stderr: &str) -> anyhow::Result<[u64; 5]> {
             .with_context(|| format!("bad count in {line:?}"))?;
     }
     Ok(out)
+}
+
+/// The summed time of the requests, from the `(N in X ms)` end of the `requests:` line.
+fn requests_ms(stderr: &str) -> Option<f64> {
+    let line = stderr.lines().last()?;
+    let inner = line.rsplit_once(" in ")?.1;
+    inner.strip_suffix(" ms)")?.parse().ok()
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
