@@ -33,11 +33,7 @@ use sha2::{Digest, Sha256};
 use crate::app::FETCH_CONCURRENCY;
 use crate::store::{ListEntry, Object, ObjectMeta, Store, StoreError, StoreResult, Version};
 
-const MAGIC: &str = "tracecraft-doc-cache 2";
-
-/// Keys per range of a split listing: under S3's 1,000 a page, so a range can gain a
-/// hundred keys before it needs a second page.
-const RANGE_KEYS: usize = 900;
+const MAGIC: &str = "tracecraft-doc-cache 1";
 
 /// One cached document. The body is kept as `Bytes` (shared, never copied, with the
 /// objects handed out) and stored as a JSON string.
@@ -78,9 +74,6 @@ fn is_json(body: &[u8]) -> bool {
 pub struct DocCache {
     file: Option<PathBuf>,
     entries: HashMap<String, Entry>,
-    /// Where the last listing through this cache would be cut into ranges of
-    /// [`RANGE_KEYS`]: hints for the next one ([`DocCache::list`]).
-    splits: Vec<String>,
     dirty: bool,
     /// Documents this command took from the cache and fetched: for `-v` and tests.
     pub hits: usize,
@@ -114,11 +107,10 @@ impl DocCache {
     /// Loads the cache of `area`; anything wrong with it yields an empty cache.
     pub fn open(store: &dyn Store, project: &str, area: &str) -> DocCache {
         let file = file_for(store, project, area);
-        let Content { entries, splits } = file.as_deref().and_then(load).unwrap_or_default();
+        let entries = file.as_deref().and_then(load).unwrap_or_default();
         DocCache {
             file,
             entries,
-            splits,
             dirty: false,
             hits: 0,
             fetched: 0,
@@ -130,31 +122,10 @@ impl DocCache {
         DocCache {
             file: None,
             entries: HashMap::new(),
-            splits: Vec::new(),
             dirty: false,
             hits: 0,
             fetched: 0,
         }
-    }
-
-    /// Lists `prefix` afresh. Where the store pages its listings, the key ranges between
-    /// the boundaries this cache kept from the last listing are fetched concurrently;
-    /// the boundaries are only hints (any give the same keys), and the new listing's are
-    /// kept for the next call.
-    pub async fn list(&mut self, store: &dyn Store, prefix: &str) -> StoreResult<Vec<ListEntry>> {
-        let listed = store.list_split(prefix, &self.splits).await?;
-        let next: Vec<String> = listed
-            .entries
-            .iter()
-            .skip(RANGE_KEYS - 1)
-            .step_by(RANGE_KEYS)
-            .map(|e| e.key.clone())
-            .collect();
-        if next != self.splits {
-            self.splits = next;
-            self.dirty = true;
-        }
-        Ok(listed.entries)
     }
 
     /// Reads the documents of a fresh `listing` that `wanted` selects: from the cache where
@@ -253,27 +224,13 @@ impl DocCache {
         if !self.dirty {
             return Ok(());
         }
-        store_file(file, &self.entries, &self.splits)?;
+        store_file(file, &self.entries)?;
         self.dirty = false;
         Ok(())
     }
 }
 
-/// What a cache file holds after its header.
-#[derive(Default, Deserialize)]
-struct Content {
-    entries: HashMap<String, Entry>,
-    #[serde(default)]
-    splits: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct ContentRef<'a> {
-    entries: &'a HashMap<String, Entry>,
-    splits: &'a [String],
-}
-
-fn load(file: &Path) -> Option<Content> {
+fn load(file: &Path) -> Option<HashMap<String, Entry>> {
     let raw = std::fs::read(file).ok()?;
     let newline = raw.iter().position(|b| *b == b'\n')?;
     let header = std::str::from_utf8(&raw[..newline]).ok()?;
@@ -282,24 +239,18 @@ fn load(file: &Path) -> Option<Content> {
     if hex::encode(Sha256::digest(content)) != sum {
         return None;
     }
-    let content: Content = serde_json::from_slice(content).ok()?;
+    let entries: HashMap<String, Entry> = serde_json::from_slice(content).ok()?;
     // A body that is not JSON was not written by us: distrust the whole file.
-    content
-        .entries
+    entries
         .values()
         .all(|e| is_json(&e.body))
-        .then_some(content)
+        .then_some(entries)
 }
 
-fn store_file(
-    file: &Path,
-    entries: &HashMap<String, Entry>,
-    splits: &[String],
-) -> std::io::Result<()> {
+fn store_file(file: &Path, entries: &HashMap<String, Entry>) -> std::io::Result<()> {
     let dir = file.parent().expect("cache files live in a directory");
     std::fs::create_dir_all(dir)?;
-    let content =
-        serde_json::to_vec(&ContentRef { entries, splits }).map_err(std::io::Error::other)?;
+    let content = serde_json::to_vec(entries).map_err(std::io::Error::other)?;
     let header = format!("{MAGIC} {}\n", hex::encode(Sha256::digest(&content)));
     let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
     let write = || -> std::io::Result<()> {

@@ -76,21 +76,17 @@ impl StepView {
 /// fetches only what changed. Claims taken from the cache are judged on the local clock
 /// against the store's write time (no store was asked for its time).
 pub async fn read_all(app: &App) -> anyhow::Result<Vec<StepView>> {
-    let mut cache = app.doc_cache("steps");
-    let listing = cache.list(app.store.as_ref(), keys::STEPS_DIR).await?;
-    let views = read_all_of(app, &listing, &mut cache).await;
-    app.save_cache(&mut cache);
-    views
+    let listing = app.store.list(keys::STEPS_DIR, None).await?;
+    read_all_of(app, &listing).await
 }
 
-/// [`read_all`] on a listing of `steps/` the caller took through `cache` (`status` shares
-/// one with the plan's specs); the caller saves the cache.
-pub async fn read_all_of(
-    app: &App,
-    listing: &[ListEntry],
-    cache: &mut DocCache,
-) -> anyhow::Result<Vec<StepView>> {
-    read_listed(app, listing, cache, |_| true, Settled::ReadClaim).await
+/// [`read_all`] on a listing of `steps/` the caller took (`status` shares one with the
+/// plan's specs).
+pub async fn read_all_of(app: &App, listing: &[ListEntry]) -> anyhow::Result<Vec<StepView>> {
+    let mut cache = app.doc_cache("steps");
+    let views = read_listed(app, listing, &mut cache, |_| true, Settled::ReadClaim).await?;
+    app.save_cache(&mut cache);
+    Ok(views)
 }
 
 /// Whether [`read_listed`] reads the claim of a step whose status is final.

@@ -46,11 +46,9 @@ async fn put(store: &FsStore, key: &str, body: &str) {
 
 impl Fixture {
     fn cache(&self) -> DocCache {
-        let Content { entries, splits } = load(&self.cache_file).unwrap_or_default();
         DocCache {
             file: Some(self.cache_file.clone()),
-            entries,
-            splits,
+            entries: load(&self.cache_file).unwrap_or_default(),
             dirty: false,
             hits: 0,
             fetched: 0,
@@ -140,12 +138,9 @@ async fn a_checksummed_file_with_a_wrong_body_for_its_version_is_not_trusted_bli
     // A cache that passes its checksum but holds a non-JSON body was not written by us.
     let f = fixture(2).await;
     f.read().await;
-    let Content {
-        mut entries,
-        splits,
-    } = load(&f.cache_file).unwrap();
+    let mut entries = load(&f.cache_file).unwrap();
     entries.get_mut("docs/d00.json").unwrap().body = Bytes::from_static(b"not json");
-    store_file(&f.cache_file, &entries, &splits).unwrap();
+    store_file(&f.cache_file, &entries).unwrap();
     assert_eq!(f.read().await, (expected(2), 0, 2));
 }
 
@@ -197,23 +192,4 @@ async fn a_body_is_cached_under_the_version_its_own_read_reported() {
     assert!(c.lookup(&stale_listing[0]).is_none());
     let fresh = f.store.list("docs/", None).await.unwrap();
     assert_eq!(&c.lookup(&fresh[0]).unwrap().body[..], b"{\"n\":7}");
-}
-
-#[tokio::test]
-async fn a_listing_keeps_its_range_boundaries_for_the_next_one() {
-    let f = fixture(1801).await;
-    let mut cache = f.cache();
-    let listed = cache.list(&f.store, "docs/").await.unwrap();
-    assert_eq!(listed.len(), 1801);
-    let every_900th = [listed[899].key.clone(), listed[1799].key.clone()];
-    assert_eq!(cache.splits, every_900th);
-    cache.save().unwrap();
-    // The hints survive on disk, and a listing through them finds the same keys.
-    let mut again = f.cache();
-    assert_eq!(again.splits, cache.splits);
-    assert_eq!(again.list(&f.store, "docs/").await.unwrap(), listed);
-    // A small listing needs no ranges.
-    let mut small = f.cache();
-    assert!(small.list(&f.store, "docs/d17").await.unwrap().len() < RANGE_KEYS);
-    assert!(small.splits.is_empty());
 }

@@ -149,7 +149,7 @@ impl Claims<'_> {
     /// The full scan: every claim in the project, through the cache; the index is brought
     /// in line with what was found and the scan time recorded.
     async fn scan(&self, cache: &mut DocCache, listed: Listed) -> Result<Found> {
-        let listing = cache.list(self.store, keys::STEPS_DIR).await?;
+        let listing = self.store.list(keys::STEPS_DIR, None).await?;
         let objs = cache
             .read_listed(self.store, &listing, |k| keys::claim_step_of(k).is_some())
             .await?;

@@ -54,13 +54,11 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
     };
     // One listing of `steps/` serves the step views and the plan's specs.
     let steps_and_specs = async {
-        let mut cache = app.doc_cache("steps");
-        let entries = cache.list(app.store.as_ref(), keys::STEPS_DIR).await?;
+        let entries = app.store.list(keys::STEPS_DIR, None).await?;
         let (steps, specs) = tokio::join!(
-            steps::read_all_of(app, &entries, &mut cache),
+            steps::read_all_of(app, &entries),
             crate::plan::read_plan_specs(app, &entries)
         );
-        app.save_cache(&mut cache);
         anyhow::Ok((steps?, specs))
     };
     let (agents, steps_and_specs, mailboxes, sessions, reserved) = tokio::join!(
@@ -191,10 +189,7 @@ async fn snapshot(app: &App) -> anyhow::Result<(String, serde_json::Value)> {
 /// cursor. Unread is what `inbox --new` would show that agent (unseen direct messages plus
 /// unseen broadcasts from others), as the Python tool counts it; `None` without a cursor.
 async fn mailbox_rows(app: &App) -> anyhow::Result<Vec<(String, usize, Option<usize>)>> {
-    // The read cursors come through the document cache (unchanged ones are not fetched
-    // again), and the listing through its range boundaries.
-    let mut cache = app.doc_cache("cursors");
-    let entries = cache.list(app.store.as_ref(), "messages/").await?;
+    let entries = app.store.list("messages/", None).await?;
     let mut boxes: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for e in &entries {
         if let Some(m) = keys::parse_message(&e.key) {
@@ -206,6 +201,8 @@ async fn mailbox_rows(app: &App) -> anyhow::Result<Vec<(String, usize, Option<us
             boxes.entry(agent.to_string()).or_default();
         }
     }
+    // The read cursors, through the document cache: unchanged ones are not fetched again.
+    let mut cache = app.doc_cache("cursors");
     let cursors = cache
         .read_listed(app.store.as_ref(), &entries, |k| {
             keys::cursor_owner(k).is_some()

@@ -241,9 +241,9 @@ pub fn facts_of(view: &StepView) -> Facts {
 /// a repeated call fetches only what changed, at most [`FETCH_CONCURRENCY`] at a time.
 /// Decisions that matter (a claim, a takeover) read the claim from the store again.
 pub async fn load(app: &App) -> anyhow::Result<PlanView> {
-    let mut cache = app.doc_cache("steps");
-    let entries = cache.list(app.store.as_ref(), keys::STEPS_DIR).await?;
+    let entries = app.store.list(keys::STEPS_DIR, None).await?;
     let listing = Listing::of(&entries);
+    let mut cache = app.doc_cache("steps");
     let specs = read_specs_cached(app, &entries, &mut cache).await?;
     let mut needed: BTreeSet<&str> = BTreeSet::new();
     for s in &specs {

@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use super::{
-    BucketSetup, Capabilities, ListEntry, Listed, Object, ObjectMeta, PutMode, PutOptions, Reader,
-    Store, StoreResult, Version,
+    BucketSetup, Capabilities, ListEntry, Object, ObjectMeta, PutMode, PutOptions, Reader, Store,
+    StoreResult, Version,
 };
 
 /// The kinds of request a store is billed for.
@@ -190,20 +190,6 @@ impl Store for Counting {
             _ => 1,
         };
         self.tally.add(Kind::List, pages as u64, t);
-        r
-    }
-
-    /// Its ranges' pages counted as the backend reports them; their time is the wall time
-    /// of the whole listing, since they overlap.
-    async fn list_split(&self, prefix: &str, splits: &[String]) -> StoreResult<Listed> {
-        let t = Instant::now();
-        let r = self.inner.list_split(prefix, splits).await;
-        let pages = match (&r, self.page) {
-            (Ok(Listed { pages: Some(n), .. }), _) => (*n).max(1),
-            (Ok(listed), Some(page)) => listed.entries.len().div_ceil(page).max(1) as u64,
-            _ => 1,
-        };
-        self.tally.add(Kind::List, pages, t);
         r
     }
 

@@ -78,14 +78,6 @@ pub struct ListEntry {
     pub version: Option<Version>,
 }
 
-/// What [`Store::list_split`] found, and how many listing requests it took where the
-/// backend knows (`None`: the caller may estimate from the count).
-#[derive(Clone, Debug, Default)]
-pub struct Listed {
-    pub entries: Vec<ListEntry>,
-    pub pages: Option<u64>,
-}
-
 #[derive(Clone, Debug)]
 pub struct Object {
     pub meta: ObjectMeta,
@@ -194,18 +186,6 @@ pub trait Store: Send + Sync {
     /// Every key that starts with `prefix` (a raw string prefix, as in S3), strictly after
     /// `start_after` when given, sorted by key. Paging is the backend's business.
     async fn list(&self, prefix: &str, start_after: Option<&str>) -> StoreResult<Vec<ListEntry>>;
-
-    /// The same keys as `list(prefix, None)`, always fresh. `splits` are only hints: keys
-    /// (an earlier listing's page boundaries, say) at which a backend that pages may cut
-    /// the listing into key ranges and fetch them concurrently instead of one page after
-    /// another. Any hints, or none, give the same result.
-    async fn list_split(&self, prefix: &str, splits: &[String]) -> StoreResult<Listed> {
-        let _ = splits;
-        Ok(Listed {
-            entries: self.list(prefix, None).await?,
-            pages: None,
-        })
-    }
 
     /// Deletes the key; a missing key is not an error.
     async fn delete(&self, key: &str) -> StoreResult<()>;

@@ -17,13 +17,12 @@ use tokio::io::AsyncReadExt;
 mod clock;
 mod connect;
 mod errors;
-mod listing;
 mod multipart;
 mod write;
 
 use super::{
-    BucketSetup, Capabilities, ListEntry, Listed, Object, ObjectMeta, PutMode, PutOptions, Reader,
-    Store, StoreError, StoreResult, Version, check_key, check_prefix,
+    BucketSetup, Capabilities, ListEntry, Object, ObjectMeta, PutMode, PutOptions, Reader, Store,
+    StoreError, StoreResult, Version, check_key, check_prefix,
 };
 use crate::keys;
 use clock::ServerDate;
@@ -249,16 +248,34 @@ impl Store for S3Store {
 
     async fn list(&self, prefix: &str, start_after: Option<&str>) -> StoreResult<Vec<ListEntry>> {
         check_prefix(prefix)?;
-        let (mut out, _) = listing::range(self, prefix, start_after, None).await?;
+        let full_prefix = keys::scoped(&self.project, prefix);
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&full_prefix)
+            .set_start_after(start_after.map(|s| keys::scoped(&self.project, s)))
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| map_error(e, &self.ctx(prefix, Op::List)))?;
+            for obj in page.contents() {
+                let Some(rel) = obj.key().and_then(|k| keys::unscoped(&self.project, k)) else {
+                    continue;
+                };
+                out.push(ListEntry {
+                    key: rel.to_string(),
+                    size: obj.size().unwrap_or(0).max(0) as u64,
+                    last_modified: obj.last_modified().and_then(to_chrono),
+                    version: obj.e_tag().filter(|t| !t.is_empty()).map(Version::new),
+                });
+            }
+        }
         // S3 promises UTF-8 binary order already; sorting again costs little and protects
         // against gateways that do not.
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
-    }
-
-    async fn list_split(&self, prefix: &str, splits: &[String]) -> StoreResult<Listed> {
-        check_prefix(prefix)?;
-        listing::split(self, prefix, splits).await
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {

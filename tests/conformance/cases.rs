@@ -255,35 +255,6 @@ pub async fn listing_paginates_past_1000_keys(env: Env) {
         .collect();
     assert_eq!(after.len(), n - 501);
     assert_eq!(after[0], "many/k00501");
-    // Split points are hints: whatever they are (none; page-sized ranges; one range of
-    // more than a page; keys that do not exist; repeated, unsorted or outside the
-    // prefix), a split listing finds exactly the keys a plain one does, in order.
-    let hints: [&[&str]; 5] = [
-        &[],
-        &["many/k00499", "many/k00999"],
-        &["many/k00002"],
-        &[
-            "many/k00700x",
-            "many/k00100",
-            "many/k00100",
-            "other/x",
-            "many/",
-            "zzz",
-        ],
-        &["many/k01004", "many/k99999"],
-    ];
-    for splits in hints {
-        let splits: Vec<String> = splits.iter().map(|s| s.to_string()).collect();
-        let split: Vec<String> = s
-            .list_split("many/", &splits)
-            .await
-            .unwrap()
-            .entries
-            .into_iter()
-            .map(|e| e.key)
-            .collect();
-        assert_eq!(split, keys, "split at {splits:?}");
-    }
 }
 
 pub async fn create_is_exclusive(env: Env) {

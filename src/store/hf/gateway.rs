@@ -8,8 +8,8 @@ use bytes::Bytes;
 use super::{BACKEND, HfStore};
 use crate::store::s3::S3Store;
 use crate::store::{
-    BucketSetup, Capabilities, ListEntry, Listed, Object, ObjectMeta, PutMode, PutOptions, Reader,
-    Store, StoreResult, Version,
+    BucketSetup, Capabilities, ListEntry, Object, ObjectMeta, PutMode, PutOptions, Reader, Store,
+    StoreResult, Version,
 };
 
 pub(super) struct GatewayStore {
@@ -66,10 +66,6 @@ impl Store for GatewayStore {
 
     async fn list(&self, prefix: &str, start_after: Option<&str>) -> StoreResult<Vec<ListEntry>> {
         self.objects.list(prefix, start_after).await
-    }
-
-    async fn list_split(&self, prefix: &str, splits: &[String]) -> StoreResult<Listed> {
-        self.objects.list_split(prefix, splits).await
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
