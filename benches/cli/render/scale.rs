@@ -250,9 +250,12 @@ fn where_the_time_goes(out: &mut String, cells: &BTreeMap<Key, Cell>, large: u32
          answer it, on the same 2 cores), and a project of {large} plan steps holds over \
          20,000 keys in that prefix; the rest of each call is our \
          own work on what it listed: loading the cache file and building a view of every \
-         step. What would close the gap, not done here: listing key ranges of a large prefix \
-         concurrently from split points the previous listing gave, and lighter per-step \
-         views (they also set the peak memory of a cold `status`).\n",
+         step. What would close the gap, not done here: an index of the project that a \
+         whole-project view reads instead of listing every step's documents, and lighter \
+         per-step views (they also set the peak memory of a cold `status`). Listing key \
+         ranges of the prefix concurrently (8 at once, cut where the previous listing's \
+         pages ended) was tried and gained nothing against this server, whose own CPU \
+         bounds the listing on these 2 cores.\n",
         parts.join("; ")
     );
     if let Some(c) = cells.get(&(large, "status", "cold"))
