@@ -14,7 +14,7 @@ use crate::record::{ClaimTrial, Claimer, Record};
 use crate::tools::{Backend, Ours};
 
 /// Head start for spawning: every child must be forked and waiting before the release.
-fn head_start(n: u32) -> Duration {
+pub fn head_start(n: u32) -> Duration {
     Duration::from_millis(300 + 15 * u64::from(n))
 }
 

@@ -8,11 +8,12 @@
 //! every refused process was told that holder); rounds accumulate in the index, so the
 //! last read must hold exactly the winners of every round. On fs and on SeaweedFS.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use serde_json::Value;
 
+use super::contention::head_start;
 use super::{Ctx, Recorder, brief, say};
 use crate::judge::{judge, split_latencies};
 use crate::proc;
@@ -32,10 +33,6 @@ const SHAPES: &[&str] = &[
     "round-{r}/**/*.rs",
     "round-{r}/src/**",
 ];
-
-fn head_start(n: u32) -> Duration {
-    Duration::from_millis(300 + 15 * u64::from(n))
-}
 
 pub fn run(ctx: &Ctx, rec: &mut Recorder) -> anyhow::Result<()> {
     for backend in [ctx.fs_backend("reserve"), ctx.s3_backend()] {
