@@ -295,12 +295,7 @@ mod tests {
     use super::*;
 
     fn entry(key: &str) -> ListEntry {
-        ListEntry {
-            key: key.to_string(),
-            size: 1,
-            last_modified: None,
-            version: None,
-        }
+        ListEntry::bare(key)
     }
 
     #[test]

@@ -78,6 +78,19 @@ pub struct ListEntry {
     pub version: Option<Version>,
 }
 
+#[cfg(test)]
+impl ListEntry {
+    /// A listed key with nothing else known, for tests of code that reads keys only.
+    pub fn bare(key: &str) -> ListEntry {
+        ListEntry {
+            key: key.to_string(),
+            size: 1,
+            last_modified: None,
+            version: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Object {
     pub meta: ObjectMeta,
